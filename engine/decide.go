@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// DecisionRequest asks whether Subject may take Action on Resource.
+type DecisionRequest struct {
+	Subject  string
+	Action   string
+	Resource Resource
+	Context  map[string]any
+}
+
+// Resource is an account, or one of its virtual accounts.
+type Resource struct {
+	Account        string
+	VirtualAccount string
+}
+
+// Validate checks the shape of a request (R44). Unknown subjects, accounts
+// and actions are not errors: the policy denies them (R7).
+func (r DecisionRequest) Validate() error {
+	switch {
+	case r.Subject == "":
+		return Invalid("subject", "is required")
+	case !ValidID(r.Subject):
+		return Invalid("subject", "must be 1-128 letters, digits, '.', '_', '-' or '@'")
+	case r.Action == "":
+		return Invalid("action", "is required")
+	case len(r.Action) > 128:
+		return Invalid("action", "must be at most 128 characters")
+	case r.Resource.Account == "":
+		return Invalid("resource.account", "is required")
+	case !ValidID(r.Resource.Account):
+		return Invalid("resource.account", "must be 1-128 letters, digits, '.', '_', '-' or '@'")
+	case r.Resource.VirtualAccount != "" && !ValidID(r.Resource.VirtualAccount):
+		return Invalid("resource.virtual_account", "must be 1-128 letters, digits, '.', '_', '-' or '@'")
+	}
+	return nil
+}
+
+// Decision is the answer to a DecisionRequest (R7).
+type Decision struct {
+	Allow   bool
+	Reasons []string
+	// Grant names what allowed an allow.
+	Grant          *DecisionGrant
+	DecisionID     string
+	PolicyRevision string
+	// Error is set when the decision failed closed: "store_unavailable",
+	// "timeout" or "policy_error".
+	Error string
+	// At is when the decision was made; Duration how long it took.
+	At       time.Time
+	Duration time.Duration
+}
+
+// DecisionGrant is the membership, partner role or tenant grant behind an allow.
+type DecisionGrant struct {
+	Kind       string `json:"kind"`
+	Account    string `json:"account,omitempty"`
+	Request    string `json:"request,omitempty"`
+	ApprovedBy string `json:"approved_by,omitempty"`
+}
+
+// Decide answers one decision. It never fails open: a store error, a
+// timeout or an undefined or oddly shaped policy result is a deny whose
+// reasons say why (R7, R45).
+func (e *Engine) Decide(ctx context.Context, req DecisionRequest) Decision {
+	p := e.policy.Load()
+	now := e.now()
+	d := Decision{DecisionID: newID(), PolicyRevision: p.Revision, At: now}
+	defer func(start time.Time) {
+		d.Duration = time.Since(start)
+		for _, o := range e.observers {
+			o.ObserveDecision(req, d)
+		}
+	}(time.Now())
+
+	if err := req.Validate(); err != nil {
+		d.Reasons = []string{"denied: " + err.Error()}
+		return d
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+
+	snap, err := e.store.Snapshot(ctx, req.Subject, req.Resource.Account)
+	if err != nil {
+		d.failClosed(ctx, err, "could not read the store")
+		return d
+	}
+	rs, err := p.decision.Eval(ctx, rego.EvalParsedInput(decisionInput(req, snap, now)))
+	if err != nil {
+		d.failClosed(ctx, err, "the policy failed")
+		return d
+	}
+	if err := d.readResult(rs); err != nil {
+		d.Error = "policy_error"
+		d.Reasons = []string{"denied: " + err.Error()}
+		e.log.Error("decision policy returned an unusable result", "revision", p.Revision, "error", err)
+	}
+	return d
+}
+
+// DecideBatch answers several decisions, in order.
+func (e *Engine) DecideBatch(ctx context.Context, reqs []DecisionRequest) []Decision {
+	out := make([]Decision, len(reqs))
+	for i, r := range reqs {
+		out[i] = e.Decide(ctx, r)
+	}
+	return out
+}
+
+func (d *Decision) failClosed(ctx context.Context, err error, what string) {
+	d.Allow = false
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		d.Error = "timeout"
+		d.Reasons = []string{"denied: the decision timed out (" + what + ")"}
+	case errors.Is(err, ErrUnavailable):
+		d.Error = "store_unavailable"
+		d.Reasons = []string{"denied: gatehouse " + what + ": " + err.Error()}
+	default:
+		d.Error = "policy_error"
+		d.Reasons = []string{"denied: " + what + ": " + err.Error()}
+	}
+}
+
+// readResult reads the policy's answer; anything but the documented shape
+// is an error, and the decision stays a deny.
+func (d *Decision) readResult(rs rego.ResultSet) error {
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return errors.New("the policy gave no result (data.gatehouse.decision.result is undefined)")
+	}
+	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		return errors.New("the policy result is not an object")
+	}
+	allow, ok := obj["allow"].(bool)
+	if !ok {
+		return errors.New("the policy result has no boolean allow")
+	}
+	raw, ok := obj["reasons"].([]any)
+	if !ok || len(raw) == 0 {
+		return errors.New("the policy result has no reasons")
+	}
+	reasons := make([]string, 0, len(raw))
+	for _, r := range raw {
+		s, ok := r.(string)
+		if !ok {
+			return fmt.Errorf("the policy result has a reason that is not a string: %v", r)
+		}
+		reasons = append(reasons, s)
+	}
+	if g, ok := obj["grant"].(map[string]any); ok && allow {
+		d.Grant = &DecisionGrant{
+			Kind:       stringField(g, "kind"),
+			Account:    stringField(g, "account"),
+			Request:    stringField(g, "request"),
+			ApprovedBy: stringField(g, "approved_by"),
+		}
+	}
+	d.Allow, d.Reasons = allow, reasons
+	return nil
+}
+
+func stringField(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Engine answers decisions and runs commands against a Store, with the
+// active policy revision. It is safe for concurrent use.
+type Engine struct {
+	store     Store
+	policy    atomic.Pointer[Policy]
+	now       func() time.Time
+	admins    map[string]bool
+	timeout   time.Duration
+	observers []DecisionObserver
+	log       *slog.Logger
+}
+
+// DecisionObserver is told of every decision once it is made (metrics,
+// decision logs). It is called on the decision path and must not block.
+type DecisionObserver interface {
+	ObserveDecision(req DecisionRequest, d Decision)
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithClock sets the clock used for expiry and timestamps (tests use a fake).
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithSystemAdmins names the subjects allowed every directory and member
+// operation (R32).
+func WithSystemAdmins(subjects ...string) Option {
+	return func(e *Engine) {
+		for _, s := range subjects {
+			e.admins[s] = true
+		}
+	}
+}
+
+// WithDecisionTimeout bounds one decision, store read included; a decision
+// that runs out of time is a deny. The default is 250ms.
+func WithDecisionTimeout(d time.Duration) Option { return func(e *Engine) { e.timeout = d } }
+
+// WithObserver adds a DecisionObserver.
+func WithObserver(o DecisionObserver) Option {
+	return func(e *Engine) { e.observers = append(e.observers, o) }
+}
+
+// WithLogger sets the logger for errors that do not reach a caller.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// New returns an Engine over store, deciding with policy.
+func New(store Store, policy *Policy, opts ...Option) (*Engine, error) {
+	if store == nil {
+		return nil, errors.New("engine: store is required")
+	}
+	if policy == nil {
+		return nil, errors.New("engine: policy is required")
+	}
+	e := &Engine{
+		store:   store,
+		now:     time.Now,
+		admins:  map[string]bool{},
+		timeout: 250 * time.Millisecond,
+		log:     slog.Default(),
+	}
+	for _, opt := range opts {
+		opt(e)
+	}
+	e.policy.Store(policy)
+	return e, nil
+}
+
+// Policy returns the active policy revision.
+func (e *Engine) Policy() *Policy { return e.policy.Load() }
+
+// SetPolicy makes p the active revision. Decisions already running finish
+// on the revision they started with.
+func (e *Engine) SetPolicy(p *Policy) { e.policy.Store(p) }
+
+// Store returns the engine's store.
+func (e *Engine) Store() Store { return e.store }
+
+// IsSystemAdmin reports whether subject is a configured system administrator.
+func (e *Engine) IsSystemAdmin(subject string) bool { return e.admins[subject] }
+
+// Ready reports why the engine cannot serve, or nil when it can: a policy
+// is loaded and the store answers.
+func (e *Engine) Ready(ctx context.Context) error {
+	if e.policy.Load() == nil {
+		return errors.New("no policy loaded")
+	}
+	if err := e.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// newID returns a new sortable unique id (a ULID).
+func newID() string { return ulid.Make().String() }

@@ -1,0 +1,56 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors of the core. Adapters wrap them with %w; the HTTP adapter
+// maps them to status codes in one place.
+var (
+	// ErrNotFound: the user, account, member or request does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the state changed under the command, or the request is no
+	// longer pending (R25).
+	ErrConflict = errors.New("conflict")
+	// ErrForbidden: the policy says the actor is not entitled to do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: the store cannot be reached (R45).
+	ErrUnavailable = errors.New("store unavailable")
+	// ErrInvalid: the input is malformed (R44).
+	ErrInvalid = errors.New("invalid input")
+)
+
+// FieldError is bad input in one named field (R44). It wraps ErrInvalid.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Invalid returns a *FieldError for field.
+func Invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ViolationError is a command the policy refused, with the rule messages
+// written for the person who gets them. Forbidden distinguishes "not
+// entitled" (403) from "entitled but breaking a rule" (422).
+type ViolationError struct {
+	Forbidden  bool
+	Violations []string
+}
+
+func (e *ViolationError) Error() string {
+	return "policy refused: " + strings.Join(e.Violations, "; ")
+}
+
+// Is makes errors.Is(err, ErrForbidden) true for a forbidden violation.
+func (e *ViolationError) Is(target error) bool {
+	return e.Forbidden && target == ErrForbidden
+}
