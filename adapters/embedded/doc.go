@@ -1,0 +1,44 @@
+// Package embedded is gatehouse's default Store: single node, durable, one
+// bbolt file (dir/gatehouse.db) and no server to run.
+//
+// A Commit is one bbolt read-write transaction: the version check, every
+// write and the version increments commit together or not at all, and bbolt
+// serializes writers, so concurrent commits at the same version see exactly
+// one winner. Reads run in read-only transactions and only ever look keys up
+// or walk one key prefix: their cost grows with what they return, never
+// with the size of the store.
+//
+// # Bucket layout
+//
+// Records are JSON-encoded engine types. A compound key (a, b, ...) is each
+// part preceded by its length as a uvarint, so ids may hold any bytes and
+// the key (a) is a prefix of exactly the keys (a, ...). Instants in keys
+// are 12 bytes, seconds since 1970 with the sign bit flipped then
+// nanoseconds, both big-endian, so byte order is time order. Sequence
+// numbers are 8 bytes big-endian, from the bucket's NextSequence.
+//
+//	users                  user id                       -> engine.User
+//	accounts               account id                    -> engine.Account
+//	versions               account id                    -> uint64 big-endian (absent = 0)
+//	members                (account, user)               -> engine.Membership
+//	requests               request id                    -> engine.AccessRequest
+//	requests_by_account    (account) instant id          -> empty; instant = CreatedAt
+//	requests_by_requester  (requester) instant id        -> empty; instant = CreatedAt
+//	grants                 (tenant, user)                -> []engine.Grant (deleted when empty)
+//	exclusive              tenant id                     -> 0x01
+//	expiries               instant kind (account, id)    -> engine.Expiry
+//	audit                  (account) sequence            -> engine.AuditRecord without cursor
+//	events                 sequence                      -> engine.Event without cursor
+//
+// The expiries index holds one entry per membership with an ExpiresAt (kind
+// 'm', id = user) and per granted request with an ExpiresAt (kind 'r', id =
+// request id); writing or removing a membership or request moves its entry,
+// as it moves the request's entries in the two request indexes.
+//
+// Snapshot reads users[subject], accounts[account], members[(account,
+// subject)], members[(partner, subject)], exclusive[account] and
+// grants[(account, subject)]. ListMembers and AccountState walk the members
+// prefix (account); request listings walk an index prefix backwards, newest
+// first. Audit and event cursors are the sequence number as 20 decimal
+// digits.
+package embedded

@@ -1,0 +1,70 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse/gatehouse/engine"
+)
+
+// ListAudit lists the account's audit records oldest first, starting after
+// the cursor ("" is the start), at most limit when limit is positive.
+func (s *Store) ListAudit(ctx context.Context, account, after string, limit int) ([]engine.AuditRecord, error) {
+	var out []engine.AuditRecord
+	err := s.listLog(ctx, bucketAudit, compoundKey(account), after, limit, func(cursor string, k, v []byte) error {
+		var rec engine.AuditRecord
+		if err := decode(k, v, &rec); err != nil {
+			return err
+		}
+		rec.Cursor = cursor
+		out = append(out, rec)
+		return nil
+	})
+	return out, err
+}
+
+// ListEvents lists all events oldest first, starting after the cursor ("" is
+// the start), at most limit when limit is positive.
+func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engine.Event, error) {
+	var out []engine.Event
+	err := s.listLog(ctx, bucketEvents, nil, after, limit, func(cursor string, k, v []byte) error {
+		var ev engine.Event
+		if err := decode(k, v, &ev); err != nil {
+			return err
+		}
+		ev.Cursor = cursor
+		out = append(out, ev)
+		return nil
+	})
+	return out, err
+}
+
+// listLog walks the keys prefix + sequence number of bucket from the one
+// after the cursor, calling fn with each record and its cursor.
+func (s *Store) listLog(ctx context.Context, bucket, prefix []byte, after string, limit int, fn func(cursor string, k, v []byte) error) error {
+	seq, err := parseCursor(after)
+	if err != nil {
+		return err
+	}
+	if seq == math.MaxUint64 {
+		return nil
+	}
+	return s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
+		n := 0
+		for k, v := c.Seek(join(prefix, seqKey(seq+1))); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if limit > 0 && n == limit {
+				break
+			}
+			if err := fn(formatCursor(binary.BigEndian.Uint64(k[len(prefix):])), k, v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+}

@@ -1,0 +1,124 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/engine"
+)
+
+// testAudit: an account's audit trail lists oldest first, record for record
+// as committed, pages with the cursors the store assigns, and holds only
+// that account's records (R41).
+func testAudit(t *testing.T, s engine.Store) {
+	record := func(id, account string, minute int) engine.AuditRecord {
+		return engine.AuditRecord{
+			ID: id, Account: account, Actor: "root", Action: "member.add", Target: "alice",
+			At:             at(minute),
+			Before:         rawJSON(t, map[string]any{"roles": []string{}}),
+			After:          rawJSON(t, map[string]any{"roles": []string{"account_user"}}),
+			Reason:         "approved request r1",
+			PolicyRevision: "rev-1",
+		}
+	}
+	a1, a2, o1, a3 := record("a1", "acme", 1), record("a2", "acme", 1), record("o1", "other", 2), record("a3", "acme", 3)
+	a2.Before, a2.After, a2.Reason, a2.Target = nil, nil, "", ""
+	commit(t, s, engine.Change{Audit: []engine.AuditRecord{a1, a2}})
+	commit(t, s, engine.Change{Audit: []engine.AuditRecord{o1}})
+	commit(t, s, engine.Change{Audit: []engine.AuditRecord{a3}})
+
+	all, err := s.ListAudit(t.Context(), "acme", "", 0)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, normAll([]engine.AuditRecord{a1, a2, a3}, normAudit), normAll(all, normAudit))
+	for _, rec := range all {
+		assert.NotEmpty(t, rec.Cursor, "cursor of %s", rec.ID)
+	}
+
+	pages := []struct {
+		name  string
+		after string
+		limit int
+		want  []string
+	}{
+		{"first page", "", 2, []string{"a1", "a2"}},
+		{"after the first", all[0].Cursor, 1, []string{"a2"}},
+		{"after the second", all[1].Cursor, 2, []string{"a3"}},
+		{"after the last", all[2].Cursor, 2, []string{}},
+		{"no limit", all[0].Cursor, 0, []string{"a2", "a3"}},
+	}
+	for _, tc := range pages {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListAudit(t.Context(), "acme", tc.after, tc.limit)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, auditIDs(got))
+		})
+	}
+
+	others, err := s.ListAudit(t.Context(), "other", "", 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"o1"}, auditIDs(others))
+	none, err := s.ListAudit(t.Context(), "nowhere", "", 0)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+
+	t.Run("records appended after a cursor follow it", func(t *testing.T) {
+		a4 := record("a4", "acme", 4)
+		commit(t, s, engine.Change{Audit: []engine.AuditRecord{a4}})
+		got, err := s.ListAudit(t.Context(), "acme", all[2].Cursor, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a4"}, auditIDs(got))
+	})
+}
+
+// testEvents: events of every account list oldest first, as committed, and
+// page with the cursors the store assigns, new events following (R42).
+func testEvents(t *testing.T, s engine.Store) {
+	event := func(id, account string, minute int) engine.Event {
+		return engine.Event{
+			ID: id, Type: "request.created", Account: account, At: at(minute),
+			To:   []string{"alice", "bob"},
+			Data: rawJSON(t, map[string]any{"request": "r1", "message": "welcome"}),
+		}
+	}
+	e1, e2, e3 := event("e1", "acme", 1), event("e2", "other", 2), event("e3", "", 3)
+	e3.To, e3.Data = nil, nil
+	commit(t, s, engine.Change{Events: []engine.Event{e1}})
+	commit(t, s, engine.Change{Events: []engine.Event{e2, e3}})
+
+	all, err := s.ListEvents(t.Context(), "", 0)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	assert.Equal(t, normAll([]engine.Event{e1, e2, e3}, normEvent), normAll(all, normEvent))
+	for _, ev := range all {
+		assert.NotEmpty(t, ev.Cursor, "cursor of %s", ev.ID)
+	}
+
+	pages := []struct {
+		name  string
+		after string
+		limit int
+		want  []string
+	}{
+		{"first page", "", 1, []string{"e1"}},
+		{"after the first", all[0].Cursor, 1, []string{"e2"}},
+		{"after the first, no limit", all[0].Cursor, 0, []string{"e2", "e3"}},
+		{"after the last", all[2].Cursor, 5, []string{}},
+	}
+	for _, tc := range pages {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListEvents(t.Context(), tc.after, tc.limit)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, eventIDs(got))
+		})
+	}
+
+	t.Run("events appended after a cursor follow it", func(t *testing.T) {
+		commit(t, s, engine.Change{Events: []engine.Event{event("e4", "acme", 4), event("e5", "acme", 5)}})
+		got, err := s.ListEvents(t.Context(), all[2].Cursor, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"e4", "e5"}, eventIDs(got))
+	})
+}

@@ -1,0 +1,59 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/engine"
+)
+
+// Run runs the conformance suite against the stores newStore makes. Each
+// subtest gets its own store, which must be empty; newStore registers its
+// cleanup with tb.Cleanup, and that cleanup must tolerate a store the suite
+// has already closed.
+//
+// Semantics checked beyond the Store interface's comments:
+//   - a list limit of 0 or less means no limit;
+//   - AccountState of an account that does not exist wraps ErrNotFound,
+//     while listings of unknown accounts or requesters are empty;
+//   - ListRequests wants exactly one of Account and Requester, else ErrInvalid;
+//   - DueExpiries lists the earliest expiries first;
+//   - a member both written and removed by one change ends up removed.
+func Run(t *testing.T, newStore func(tb testing.TB) engine.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s engine.Store)
+	}{
+		{"Users", testUsers},
+		{"Accounts", testAccounts},
+		{"Members", testMembers},
+		{"Requests", testRequests},
+		{"Snapshot", testSnapshot},
+		{"CommitVersions", testCommitVersions},
+		{"CommitConflictWritesNothing", testCommitConflictWritesNothing},
+		{"CommitRaceRetriesAllLand", testCommitRaceRetries},
+		{"CommitRaceSameVersionOneWins", testCommitRaceSameVersion},
+		{"RemovedMembers", testRemovedMembers},
+		{"Grants", testGrants},
+		{"ListRequests", testListRequests},
+		{"AccountState", testAccountState},
+		{"Audit", testAudit},
+		{"Events", testEvents},
+		{"DueExpiries", testDueExpiries},
+		{"PingAndClose", testPingAndClose},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			require.NotNil(t, s, "newStore returned nil")
+			tc.run(t, s)
+		})
+	}
+}
+
+// testPingAndClose: a healthy store answers Ping, and Close succeeds.
+func testPingAndClose(t *testing.T, s engine.Store) {
+	require.NoError(t, s.Ping(t.Context()))
+	require.NoError(t, s.Close())
+}
