@@ -1,0 +1,75 @@
+// Package redis is the engine.Store on Redis (go-redis v9), shared by every
+// gatehouse replica of a deployment.
+//
+// # Key layout
+//
+// Every key starts with a prefix, "gh" unless WithPrefix says otherwise.
+// Values are JSON of the engine types unless stated.
+//
+// Per account <a>, all in one hash slot thanks to the hash tag {a:<a>}:
+//
+//	gh:{a:<a>}:account    string  the engine.Account
+//	gh:{a:<a>}:version    string  integer version, INCR by every commit that read it; missing = 0
+//	gh:{a:<a>}:members    hash    user id -> engine.Membership
+//	gh:{a:<a>}:requests   hash    request id -> engine.AccessRequest
+//	gh:{a:<a>}:grants     hash    user id -> []engine.Grant on tenant <a> naming that user (R39)
+//	gh:{a:<a>}:exclusive  string  "1" once a tenant request for <a> was granted (R39)
+//	gh:{a:<a>}:audit      stream  field "record": engine.AuditRecord; entry id = Cursor (R41)
+//
+// Per user <u>, in the slot of the hash tag {u:<u>}:
+//
+//	gh:{u:<u>}:user       string  the engine.User
+//	gh:{u:<u>}:requests   hash    request id -> account id: the requester's index
+//
+// Global keys, four of them:
+//
+//	gh:requests           hash    request id -> account id, for GetRequest
+//	gh:events             stream  field "event": engine.Event; entry id = Cursor (R42)
+//	gh:expiries           zset    expiry entry -> expiry in Unix microseconds
+//	gh:expiry-at          hash    expiry entry -> exact expiry instant (RFC 3339, nanoseconds)
+//
+// An expiry entry is the JSON array ["r", account, request id] for a granted
+// request with an expiry, or ["m", account, user id] for a membership with
+// one. Commit adds, moves and removes entries as it writes requests and
+// memberships, so the index holds exactly what DueExpiries may report.
+//
+// A request's account and requester never change once written: the indexes
+// are not moved.
+//
+// # Atomicity
+//
+// Commit runs one Lua script (commit.lua) that checks every version in
+// Change.Versions, then applies every write, appends audit records and
+// events with XADD and increments the versions. Redis runs a script alone,
+// so a command's state, audit records and event land together or not at all
+// (R40), and a change decided on a stale version writes nothing and returns
+// engine.ErrConflict (R11, R25).
+//
+// # Reads
+//
+// Snapshot takes one round trip (a pipeline) for the user, account,
+// membership, grants and exclusivity flag, and a second one only when the
+// account has a partner, for the subject's membership there. AccountState
+// reads in one MULTI/EXEC so that the state and its version are of one
+// instant.
+//
+// # Errors
+//
+// A missing key wraps engine.ErrNotFound. A Redis that cannot be reached
+// (connection refused or reset, timeouts, pool timeout, closed client,
+// LOADING, READONLY, MASTERDOWN ...) wraps engine.ErrUnavailable, which the
+// HTTP layer answers with 503 (R45). The Store keeps no connection state of
+// its own: once Redis is back, the same Store works again. (After repeated
+// failed dials go-redis fails fast and probes the server once a second, so
+// recovery can take up to about a second.)
+//
+// # Redis Cluster
+//
+// The hash tags keep every per-account read in one slot, but a commit
+// touches several slots at once: the accounts it decided on, user keys and
+// the global keys above. Redis Cluster refuses such a script (CROSSSLOT), so
+// this Store needs a single primary: a standalone Redis, or one managed by
+// Sentinel (see Open). Running it on Cluster would take moving the global
+// indexes into per-account keys and splitting commits by slot, which would
+// give up the atomicity R40 asks for.
+package redis

@@ -1,0 +1,11 @@
+// Package redistest starts a real redis-server for tests.
+//
+// Start picks a free port on 127.0.0.1, runs redis-server in the test's
+// temporary directory without persistence, waits until it answers PING and
+// kills it when the test ends. Stop and Restart let outage tests (R45) take
+// the server away and bring it back on the same address.
+//
+// redis-server must be in PATH: `apt-get install -y redis-server`, or run
+// `make test`, which installs it. A missing binary fails the test; it never
+// skips it.
+package redistest
