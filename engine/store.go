@@ -11,6 +11,9 @@ import (
 // Reads of a missing thing return an error wrapping ErrNotFound; a store that
 // cannot be reached returns an error wrapping ErrUnavailable.
 type Store interface {
+	PolicyStore
+	WorkerStore
+
 	// Snapshot returns, in one store call, everything a decision about
 	// subject acting on account needs. Missing parts are nil, never errors.
 	Snapshot(ctx context.Context, subject, account string) (Snapshot, error)
@@ -110,4 +113,60 @@ type Change struct {
 	ExclusiveTenants []string
 	Audit            []AuditRecord
 	Events           []Event
+}
+
+// PolicyStore keeps pushed policy revisions, shared by every replica, so
+// that a revision pushed to one replica is activated on all of them.
+type PolicyStore interface {
+	// SavePolicy stores a revision. It is idempotent by Revision: saving a
+	// revision that exists already keeps the stored one and succeeds.
+	SavePolicy(ctx context.Context, rev PolicyRevision) error
+	// GetPolicy returns a revision with its files; ErrNotFound when unknown.
+	GetPolicy(ctx context.Context, revision string) (PolicyRevision, error)
+	// ListPolicies lists revisions newest first (by CreatedAt, then
+	// Revision), Files omitted, at most limit of them (all when limit <= 0).
+	ListPolicies(ctx context.Context, limit int) ([]PolicyRevision, error)
+	// ActivatePolicy makes a saved revision the active one and notifies
+	// watchers; ErrNotFound when the revision was never saved.
+	ActivatePolicy(ctx context.Context, a PolicyActivation) error
+	// ActivePolicy returns the latest activation; ErrNotFound when none was
+	// ever made.
+	ActivePolicy(ctx context.Context) (PolicyActivation, error)
+	// WatchPolicy delivers every activation, from any replica, until ctx
+	// ends; then the channel is closed. Activations made after WatchPolicy
+	// returns are delivered, though a slow reader or a lost connection may
+	// miss some: readers also poll ActivePolicy as a fallback.
+	WatchPolicy(ctx context.Context) (<-chan PolicyActivation, error)
+}
+
+// PolicyRevision is one pushed set of policy files.
+type PolicyRevision struct {
+	// Revision identifies the revision, typically a digest of its files.
+	Revision string `json:"revision"`
+	// Files maps a file name to its exact content.
+	Files     map[string][]byte `json:"files,omitempty"`
+	Author    string            `json:"author"`
+	CreatedAt time.Time         `json:"created_at"`
+	// Source says where the revision came from (a directory, a URL).
+	Source string `json:"source,omitempty"`
+}
+
+// PolicyActivation records which revision is active, since when and by whom.
+type PolicyActivation struct {
+	Revision    string    `json:"revision"`
+	ActivatedBy string    `json:"activated_by"`
+	ActivatedAt time.Time `json:"activated_at"`
+}
+
+// WorkerStore coordinates background work (webhook delivery, the expiry
+// sweep) between replicas: one replica at a time holds a lease and keeps a
+// cursor of its progress.
+type WorkerStore interface {
+	// AcquireLease takes or renews the named lease for holder for ttl. It
+	// returns false when another holder has it and its ttl has not passed.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// GetCursor returns the named cursor, "" when never set.
+	GetCursor(ctx context.Context, name string) (string, error)
+	// SetCursor stores the named cursor.
+	SetCursor(ctx context.Context, name, cursor string) error
 }

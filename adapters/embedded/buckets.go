@@ -21,6 +21,11 @@ var (
 	bucketExpiries    = []byte("expiries")
 	bucketAudit       = []byte("audit")
 	bucketEvents      = []byte("events")
+	bucketPolicies    = []byte("policies")
+	bucketPolicyLog   = []byte("policies_by_time")
+	bucketPolicyState = []byte("policy_state")
+	bucketLeases      = []byte("leases")
+	bucketCursors     = []byte("cursors")
 )
 
 // createBuckets makes every bucket that does not exist yet.
@@ -29,6 +34,7 @@ func createBuckets(tx *bolt.Tx) error {
 		bucketUsers, bucketAccounts, bucketVersions, bucketMembers,
 		bucketRequests, bucketByAccount, bucketByRequester, bucketGrants,
 		bucketExclusive, bucketExpiries, bucketAudit, bucketEvents,
+		bucketPolicies, bucketPolicyLog, bucketPolicyState, bucketLeases, bucketCursors,
 	} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)

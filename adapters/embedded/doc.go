@@ -29,6 +29,11 @@
 //	expiries               instant kind (account, id)    -> engine.Expiry
 //	audit                  (account) sequence            -> engine.AuditRecord without cursor
 //	events                 sequence                      -> engine.Event without cursor
+//	policies               revision id                   -> engine.PolicyRevision with its files
+//	policies_by_time       instant revision id           -> engine.PolicyRevision without files; instant = CreatedAt
+//	policy_state           "active"                      -> engine.PolicyActivation
+//	leases                 lease name                    -> {holder, expires}
+//	cursors                cursor name                   -> the cursor, raw
 //
 // The expiries index holds one entry per membership with an ExpiresAt (kind
 // 'm', id = user) and per granted request with an ExpiresAt (kind 'r', id =
@@ -41,4 +46,13 @@
 // prefix (account); request listings walk an index prefix backwards, newest
 // first. Audit and event cursors are the sequence number as 20 decimal
 // digits.
+//
+// # Policies and workers
+//
+// ListPolicies walks policies_by_time backwards. SavePolicy writes a
+// revision once: saving it again changes nothing. The store serves one
+// process, so WatchPolicy is an in-process fan-out: ActivatePolicy writes
+// the activation and, under one lock, hands it to every watcher, whose
+// buffer drops its oldest unread activation rather than block. A lease is
+// free when missing, expired by the local clock, or held by the asker.
 package embedded

@@ -27,6 +27,8 @@ var _ engine.Store = (*Store)(nil)
 // It is safe for concurrent use; writes are serialized by bbolt.
 type Store struct {
 	db *bolt.DB
+	// watchers receive policy activations (WatchPolicy).
+	watchers *hub
 }
 
 // Option tunes Open.
@@ -74,7 +76,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := db.Update(createBuckets); err != nil {
 		return nil, errors.Join(fmt.Errorf("embedded: prepare %s: %w", path, err), db.Close())
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, watchers: newHub()}, nil
 }
 
 // Ping reports whether the database is open and readable.

@@ -72,4 +72,28 @@
 // Sentinel (see Open). Running it on Cluster would take moving the global
 // indexes into per-account keys and splitting commits by slot, which would
 // give up the atomicity R40 asks for.
+//
+// # Policies and background workers
+//
+// Pushed policy revisions (issue 4), and the leases and cursors that let
+// one replica at a time run a background worker (webhook delivery, the
+// expiry sweep):
+//
+//	gh:policy:rev:<rev>       hash    "meta": engine.PolicyRevision without files; "files": its files
+//	gh:policy:revisions       zset    revision id -> CreatedAt in Unix microseconds
+//	gh:policy:active          string  the engine.PolicyActivation
+//	gh:policy:activations     channel Pub/Sub: each engine.PolicyActivation, as it is made
+//	gh:lease:<name>           string  the holder's id, expiring (PX) with the lease's ttl
+//	gh:cursor:<name>          string  the cursor, raw
+//
+// SavePolicy writes with HSETNX and ZADD NX in one MULTI/EXEC, so saving a
+// revision again changes nothing; ListPolicies is a ZREVRANGE (equal
+// instants by revision, descending) then one pipelined HGET per revision.
+// ActivatePolicy is one script: it checks that the revision exists, SETs
+// the active key and PUBLISHes the activation. WatchPolicy SUBSCRIBEs and
+// returns once Redis confirmed it; go-redis subscribes again after a lost
+// connection, and what was published meanwhile is missed, so readers also
+// poll ActivePolicy. AcquireLease is one script: when the key is missing or
+// holds the asker, SET it PX ttl (take or renew), otherwise refuse; Redis
+// expires the leases of dead holders.
 package redis

@@ -16,6 +16,10 @@
 // interface documents: exact round trips, snapshots read by key, atomic and
 // versioned commits under concurrency (R11, R25, R40), newest-first request
 // listings (R39a), append-only audit and event logs with opaque cursors (R41,
-// R42) and the expiry index (R7, R38). It never sleeps and assumes nothing
-// about how a store lays out its data or formats its cursors.
+// R42), the expiry index (R7, R38), pushed policy revisions and their
+// activation, watched by every replica (issue 4), and the leases and
+// cursors that let one replica at a time run a background worker. It never
+// sleeps: it waits for watched activations and expiring leases with bounded
+// polls, and it assumes nothing about how a store lays out its data or
+// formats its cursors.
 package storetest

@@ -19,7 +19,10 @@ import (
 //     while listings of unknown accounts or requesters are empty;
 //   - ListRequests wants exactly one of Account and Requester, else ErrInvalid;
 //   - DueExpiries lists the earliest expiries first;
-//   - a member both written and removed by one change ends up removed.
+//   - a member both written and removed by one change ends up removed;
+//   - policy revisions with equal CreatedAt list by Revision, descending;
+//   - a revision, activation or cursor without a name, and a lease without
+//     name or holder or shorter than a millisecond, wrap ErrInvalid.
 func Run(t *testing.T, newStore func(tb testing.TB) engine.Store) {
 	tests := []struct {
 		name string
@@ -41,6 +44,14 @@ func Run(t *testing.T, newStore func(tb testing.TB) engine.Store) {
 		{"Audit", testAudit},
 		{"Events", testEvents},
 		{"DueExpiries", testDueExpiries},
+		{"PolicyRevisions", testPolicyRevisions},
+		{"PoliciesEmpty", testPoliciesEmpty},
+		{"PolicyActivation", testPolicyActivation},
+		{"WatchPolicy", testWatchPolicy},
+		{"Leases", testLeases},
+		{"LeaseExpires", testLeaseExpires},
+		{"LeaseRace", testLeaseRace},
+		{"Cursors", testCursors},
 		{"PingAndClose", testPingAndClose},
 	}
 	for _, tc := range tests {
