@@ -74,36 +74,12 @@ type DecisionGrant struct {
 // reasons say why (R7, R45).
 func (e *Engine) Decide(ctx context.Context, req DecisionRequest) Decision {
 	p := e.policy.Load()
-	now := e.now()
-	d := Decision{DecisionID: newID(), PolicyRevision: p.Revision, At: now}
-	defer func(start time.Time) {
-		d.Duration = time.Since(start)
-		for _, o := range e.observers {
-			o.ObserveDecision(req, d)
-		}
-	}(time.Now())
-
-	if err := req.Validate(); err != nil {
-		d.Reasons = []string{"denied: " + err.Error()}
-		return d
+	d, _ := e.decideWith(ctx, p, req, nil)
+	if d.Error == "policy_error" {
+		e.log.Error("decision policy failed", "revision", p.Revision, "reasons", d.Reasons)
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-
-	snap, err := e.store.Snapshot(ctx, req.Subject, req.Resource.Account)
-	if err != nil {
-		d.failClosed(ctx, err, "could not read the store")
-		return d
-	}
-	rs, err := p.decision.Eval(ctx, rego.EvalParsedInput(decisionInput(req, snap, now)))
-	if err != nil {
-		d.failClosed(ctx, err, "the policy failed")
-		return d
-	}
-	if err := d.readResult(rs); err != nil {
-		d.Error = "policy_error"
-		d.Reasons = []string{"denied: " + err.Error()}
-		e.log.Error("decision policy returned an unusable result", "revision", p.Revision, "error", err)
+	for _, o := range e.observers {
+		o.ObserveDecision(req, d)
 	}
 	return d
 }

@@ -21,6 +21,7 @@ type Engine struct {
 	timeout   time.Duration
 	observers []DecisionObserver
 	log       *slog.Logger
+	reload    reloadState
 }
 
 // DecisionObserver is told of every decision once it is made (metrics,
