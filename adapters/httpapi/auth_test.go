@@ -1,0 +1,250 @@
+package httpapi_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/adapters/httpapi"
+)
+
+// keys are the asymmetric keys of the JWT tests.
+type keys struct {
+	rsa       *rsa.PrivateKey
+	rsaPEM    []byte
+	ec        *ecdsa.PrivateKey
+	ecPEM     []byte
+	otherRSA  *rsa.PrivateKey
+	ecP384PEM []byte
+}
+
+func newKeys(t *testing.T) keys {
+	t.Helper()
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	otherRSA, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	require.NoError(t, err)
+	return keys{
+		rsa: rsaKey, rsaPEM: publicPEM(t, &rsaKey.PublicKey),
+		ec: ecKey, ecPEM: publicPEM(t, &ecKey.PublicKey),
+		otherRSA: otherRSA, ecP384PEM: publicPEM(t, &p384.PublicKey),
+	}
+}
+
+func publicPEM(t *testing.T, pub any) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+func sign(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	require.NoError(t, err)
+	return tok
+}
+
+func validClaims(sub string) jwt.MapClaims {
+	return jwt.MapClaims{"sub": sub, "exp": time.Now().Add(time.Hour).Unix()}
+}
+
+// R43: signatures are checked, exp and sub are required, alg none and
+// algorithm confusion are refused.
+func TestVerifierR43(t *testing.T) {
+	k := newKeys(t)
+	hs, err := httpapi.NewHS256Verifier(testSecret)
+	require.NoError(t, err)
+	rs, err := httpapi.NewPublicKeyVerifier(k.rsaPEM)
+	require.NoError(t, err)
+	es, err := httpapi.NewPublicKeyVerifier(k.ecPEM)
+	require.NoError(t, err)
+	assert.Equal(t, "HS256", hs.Algorithm())
+	assert.Equal(t, "RS256", rs.Algorithm())
+	assert.Equal(t, "ES256", es.Algorithm())
+
+	none := sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, validClaims("alice"))
+	valid := sign(t, jwt.SigningMethodHS256, testSecret, validClaims("alice"))
+	tests := []struct {
+		name     string
+		verifier *httpapi.JWTVerifier
+		token    string
+		sub      string
+	}{
+		{name: "valid HS256", verifier: hs, token: valid, sub: "alice"},
+		{name: "valid RS256", verifier: rs, token: sign(t, jwt.SigningMethodRS256, k.rsa, validClaims("bob")), sub: "bob"},
+		{name: "valid ES256", verifier: es, token: sign(t, jwt.SigningMethodES256, k.ec, validClaims("carol")), sub: "carol"},
+		{name: "alg none on HS256", verifier: hs, token: none},
+		{name: "alg none on RS256", verifier: rs, token: none},
+		{name: "bad HS256 signature", verifier: hs,
+			token: sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-0123"), validClaims("alice"))},
+		{name: "bad RS256 signature", verifier: rs, token: sign(t, jwt.SigningMethodRS256, k.otherRSA, validClaims("alice"))},
+		{name: "tampered payload", verifier: hs, token: tamper(t, valid)},
+		{name: "expired", verifier: hs, token: sign(t, jwt.SigningMethodHS256, testSecret,
+			jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(-time.Minute).Unix()})},
+		{name: "missing exp", verifier: hs, token: sign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": "alice"})},
+		{name: "missing sub", verifier: hs, token: sign(t, jwt.SigningMethodHS256, testSecret,
+			jwt.MapClaims{"exp": time.Now().Add(time.Hour).Unix()})},
+		{name: "sub that is not an id", verifier: hs, token: sign(t, jwt.SigningMethodHS256, testSecret, validClaims("a b"))},
+		{name: "not yet valid", verifier: hs, token: sign(t, jwt.SigningMethodHS256, testSecret,
+			jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(2 * time.Hour).Unix(), "nbf": time.Now().Add(time.Hour).Unix()})},
+		{name: "alg confusion: HS256 keyed with the RSA public key", verifier: rs,
+			token: sign(t, jwt.SigningMethodHS256, k.rsaPEM, validClaims("alice"))},
+		{name: "wrong key type: ES256 token on an RS256 verifier", verifier: rs,
+			token: sign(t, jwt.SigningMethodES256, k.ec, validClaims("alice"))},
+		{name: "wrong key type: RS256 token on an HS256 verifier", verifier: hs,
+			token: sign(t, jwt.SigningMethodRS256, k.rsa, validClaims("alice"))},
+		{name: "RS384 is not RS256", verifier: rs, token: sign(t, jwt.SigningMethodRS384, k.rsa, validClaims("alice"))},
+		{name: "garbage", verifier: hs, token: "not.a.jwt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub, err := tt.verifier.Verify(tt.token)
+			if tt.sub == "" {
+				require.Error(t, err)
+				assert.Empty(t, sub)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.sub, sub)
+		})
+	}
+}
+
+// tamper changes the payload of a token and keeps its signature.
+func tamper(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	require.Len(t, parts, 3)
+	payload := sign(t, jwt.SigningMethodHS256, []byte("whatever-whatever-whatever-whatever"), validClaims("root"))
+	return parts[0] + "." + strings.Split(payload, ".")[1] + "." + parts[2]
+}
+
+func TestVerifierConstructorsRefuseWeakOrWrongKeys(t *testing.T) {
+	k := newKeys(t)
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	privDER, err := x509.MarshalPKCS8PrivateKey(k.ec)
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		pem     []byte
+		message string
+	}{
+		{"no PEM", []byte("hello"), "no PEM block"},
+		{"private key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), "not a public key"},
+		{"RSA under 2048 bits", publicPEM(t, &small.PublicKey), "2048 bits"},
+		{"P-384 key", k.ecP384PEM, "P-256"},
+		{"corrupt key", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte("junk")}), "parse public key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := httpapi.NewPublicKeyVerifier(tt.pem)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.message)
+		})
+	}
+	t.Run("short HS256 secret", func(t *testing.T) {
+		_, err := httpapi.NewHS256Verifier([]byte("short"))
+		require.ErrorContains(t, err, "at least 32 bytes")
+	})
+	t.Run("PKCS#1 RSA public key", func(t *testing.T) {
+		block := &pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&k.rsa.PublicKey)}
+		v, err := httpapi.NewPublicKeyVerifier(pem.EncodeToMemory(block))
+		require.NoError(t, err)
+		sub, err := v.Verify(sign(t, jwt.SigningMethodRS256, k.rsa, validClaims("dave")))
+		require.NoError(t, err)
+		assert.Equal(t, "dave", sub)
+	})
+}
+
+func TestMintHS256(t *testing.T) {
+	v, err := httpapi.NewHS256Verifier(testSecret)
+	require.NoError(t, err)
+	tok, err := httpapi.MintHS256(testSecret, "ops", time.Minute)
+	require.NoError(t, err)
+	sub, err := v.Verify(tok)
+	require.NoError(t, err)
+	assert.Equal(t, "ops", sub)
+
+	_, err = httpapi.MintHS256(testSecret, "not an id", time.Minute)
+	require.Error(t, err)
+	_, err = httpapi.MintHS256(testSecret, "ops", 0)
+	require.Error(t, err)
+	_, err = httpapi.MintHS256([]byte("short"), "ops", time.Minute)
+	require.Error(t, err)
+}
+
+// R43: every non-decision /v1 endpoint answers 401 without a valid token;
+// the decision endpoints need none.
+func TestEndpointsNeedATokenR43(t *testing.T) {
+	h := newEmbeddedHarness(t)
+	expired := sign(t, jwt.SigningMethodHS256, testSecret,
+		jwt.MapClaims{"sub": systemAdmin, "exp": time.Now().Add(-time.Minute).Unix()})
+	none := sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, validClaims(systemAdmin))
+	headers := map[string]string{
+		"no header":     "",
+		"basic auth":    "Basic b3BzOm9wcw==",
+		"empty bearer":  "Bearer ",
+		"expired token": "Bearer " + expired,
+		"alg none":      "Bearer " + none,
+	}
+	endpoints := []struct{ method, path, body string }{
+		{http.MethodPut, "/v1/users/alice", `{"email":"a@example.com"}`},
+		{http.MethodGet, "/v1/users/alice", ""},
+		{http.MethodPut, "/v1/accounts/acme", `{"name":"Acme"}`},
+		{http.MethodGet, "/v1/accounts/acme", ""},
+		{http.MethodGet, "/v1/accounts/acme/members", ""},
+		{http.MethodPut, "/v1/accounts/acme/members/alice", `{"roles":["account_user"]}`},
+		{http.MethodGet, "/v1/accounts/acme/members/alice", ""},
+		{http.MethodDelete, "/v1/accounts/acme/members/alice", ""},
+		{http.MethodPost, "/v1/accounts/acme/access-requests", `{}`},
+		{http.MethodPost, "/v1/tenant-access-requests", `{}`},
+		{http.MethodGet, "/v1/access-requests?account=acme", ""},
+		{http.MethodGet, "/v1/access-requests/r1", ""},
+		{http.MethodGet, "/v1/me/access-requests", ""},
+		{http.MethodPost, "/v1/access-requests/r1/approve", `{}`},
+		{http.MethodPost, "/v1/access-requests/r1/deny", `{}`},
+		{http.MethodPatch, "/v1/access-requests/r1", `{"expires_at":null}`},
+		{http.MethodPost, "/v1/access-requests/r1/revoke", `{}`},
+		{http.MethodGet, "/v1/audit?account=acme", ""},
+		{http.MethodGet, "/v1/events", ""},
+	}
+	for _, ep := range endpoints {
+		for name, header := range headers {
+			t.Run(ep.method+" "+ep.path+" "+name, func(t *testing.T) {
+				req := httptest.NewRequest(ep.method, ep.path, strings.NewReader(ep.body))
+				if header != "" {
+					req.Header.Set("Authorization", header)
+				}
+				rec := httptest.NewRecorder()
+				h.handler.ServeHTTP(rec, req)
+				requireError(t, rec, http.StatusUnauthorized, "unauthenticated")
+				assert.Contains(t, rec.Header().Get("WWW-Authenticate"), "Bearer")
+			})
+		}
+	}
+
+	t.Run("a server without a verifier refuses every token", func(t *testing.T) {
+		bare := newHarness(t, openEmbedded(t), httpapi.WithVerifier(nil))
+		rec := bare.call(http.MethodGet, "/v1/events", systemAdmin, nil)
+		e := requireError(t, rec, http.StatusUnauthorized, "unauthenticated")
+		assert.Contains(t, e.Error.Message, "no token verifier")
+	})
+}

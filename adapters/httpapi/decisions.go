@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse/gatehouse/engine"
+)
+
+// MaxBatchChecks bounds the checks of one POST /v1/decisions/batch.
+const MaxBatchChecks = 100
+
+// decide answers POST /v1/decisions. It is the hot path: one strict decode
+// into a small struct, one engine call, one encode into a pooled buffer.
+func (s *Server) decide(c *gin.Context) {
+	var req decisionRequest
+	if err := s.decodeBody(c, &req, bodyRequired); err != nil {
+		s.renderError(c, err)
+		return
+	}
+	dr := req.toEngine()
+	if err := dr.Validate(); err != nil {
+		s.renderError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, newDecisionResponse(s.eng.Decide(c.Request.Context(), dr)))
+}
+
+// decideBatch answers POST /v1/decisions/batch, in the order of the checks.
+func (s *Server) decideBatch(c *gin.Context) {
+	var req batchRequest
+	if err := s.decodeBody(c, &req, bodyRequired); err != nil {
+		s.renderError(c, err)
+		return
+	}
+	if len(req.Checks) == 0 || len(req.Checks) > MaxBatchChecks {
+		s.renderError(c, &engine.ViolationError{Violations: []string{
+			"a batch must hold from 1 to " + strconv.Itoa(MaxBatchChecks) +
+				" checks (it has " + strconv.Itoa(len(req.Checks)) + ")",
+		}})
+		return
+	}
+	reqs := make([]engine.DecisionRequest, len(req.Checks))
+	for i, check := range req.Checks {
+		reqs[i] = check.toEngine()
+		if err := reqs[i].Validate(); err != nil {
+			s.renderError(c, prefixField("checks["+strconv.Itoa(i)+"].", err))
+			return
+		}
+	}
+	decisions := s.eng.DecideBatch(c.Request.Context(), reqs)
+	out := batchResponse{Results: make([]decisionResponse, len(decisions))}
+	for i, d := range decisions {
+		out.Results[i] = newDecisionResponse(d)
+	}
+	s.renderOK(c, out)
+}
+
+// queryData answers POST /v1/data/{path} as OPA's Data API does: the
+// document under data at path, evaluated with the input; an undefined
+// document answers without "result".
+func (s *Server) queryData(c *gin.Context) {
+	var req dataRequest
+	if err := s.decodeBody(c, &req, bodyOptional|bodyNumbers); err != nil {
+		s.renderError(c, err)
+		return
+	}
+	res, err := s.eng.Query(c.Request.Context(), c.Param("path"), req.Input)
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
+	if !res.Defined {
+		s.renderOK(c, dataUndefinedResponse{DecisionID: res.DecisionID})
+		return
+	}
+	s.renderOK(c, dataResponse{Result: res.Result, DecisionID: res.DecisionID})
+}
+
+// prefixField names a field of a nested object in a *engine.FieldError.
+func prefixField(prefix string, err error) error {
+	var fe *engine.FieldError
+	if errors.As(err, &fe) {
+		return &engine.FieldError{Field: prefix + fe.Field, Message: fe.Message}
+	}
+	return err
+}

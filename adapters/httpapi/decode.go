@@ -1,0 +1,204 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse/gatehouse/engine"
+)
+
+const idRule = "must be 1-128 letters, digits, '.', '_', '-' or '@'"
+
+// bodyRule says how decodeBody treats a body.
+type bodyRule uint8
+
+const (
+	// bodyOptional accepts an empty body, leaving the value untouched.
+	bodyOptional bodyRule = 0
+	// bodyRequired refuses an empty body.
+	bodyRequired bodyRule = 1 << iota
+	// bodyNumbers keeps numbers in free-form JSON exact (json.Number).
+	bodyNumbers
+)
+
+// decodeBody decodes the request body, at most s.maxBody bytes of one JSON
+// value, into v, refusing unknown fields (R44).
+func (s *Server) decodeBody(c *gin.Context, v any, rule bodyRule) error {
+	required := rule&bodyRequired != 0
+	if c.Request.Body == nil {
+		if required {
+			return engine.Invalid("body", "a JSON body is required")
+		}
+		return nil
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody))
+	dec.DisallowUnknownFields()
+	if rule&bodyNumbers != 0 {
+		dec.UseNumber()
+	}
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) && !required {
+			return nil
+		}
+		return decodeError(err)
+	}
+	switch _, err := dec.Token(); {
+	case err == nil:
+		return engine.Invalid("body", "must hold one JSON value, but more follows it")
+	case !errors.Is(err, io.EOF):
+		return decodeError(err)
+	}
+	return nil
+}
+
+// decodeError turns an encoding/json error into an error naming the field.
+func decodeError(err error) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return engine.Invalid("body", "a JSON body is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return engine.Invalid("body", "the JSON ends too early")
+	case errors.As(err, &se):
+		return engine.Invalid("body", "malformed JSON at byte %d: %s", se.Offset, se.Error())
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return engine.Invalid(field, "must be %s, not %s", jsonKind(te.Type), te.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if unquoted, uerr := strconv.Unquote(name); uerr == nil {
+			name = unquoted
+		}
+		return engine.Invalid(name, "is not a known field")
+	}
+	return engine.Invalid("body", "could not be read: %v", err)
+}
+
+// jsonKind names the JSON type a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a JSON value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a JSON value"
+}
+
+// checkID returns a *engine.FieldError unless id is a valid id (API.md).
+func checkID(field, id string) error {
+	if id == "" {
+		return engine.Invalid(field, "is required")
+	}
+	if !engine.ValidID(id) {
+		return engine.Invalid(field, idRule)
+	}
+	return nil
+}
+
+// checkIDs checks every id of a list, naming the bad one's index.
+func checkIDs(field string, ids []string) error {
+	for i, id := range ids {
+		if err := checkID(field+"["+strconv.Itoa(i)+"]", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathID reads the path parameter name as an id.
+func pathID(c *gin.Context, name string) (string, error) {
+	id := c.Param(name)
+	return id, checkID(name, id)
+}
+
+// queryID reads an id from the query string; absent is "" unless required.
+func queryID(c *gin.Context, name string, required bool) (string, error) {
+	id, ok := c.GetQuery(name)
+	if !ok && !required {
+		return "", nil
+	}
+	return id, checkID(name, id)
+}
+
+// queryStatus reads an optional request status filter (R39a).
+func queryStatus(c *gin.Context) (string, error) {
+	status := c.Query("status")
+	switch status {
+	case "", engine.StatusPending, engine.StatusGranted, engine.StatusDenied,
+		engine.StatusExpired, engine.StatusRevoked:
+		return status, nil
+	}
+	return "", engine.Invalid("status", "must be one of pending, granted, denied, expired, revoked")
+}
+
+// Page sizes of the listing endpoints.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+// queryLimit reads the page size of a listing.
+func queryLimit(c *gin.Context) (int, error) {
+	raw, ok := c.GetQuery("limit")
+	if !ok {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, engine.Invalid("limit", "must be an integer from 1 to %d", maxPageSize)
+	}
+	return n, nil
+}
+
+// queryCursor reads an opaque "after" cursor, bounded in size.
+func queryCursor(c *gin.Context) (string, error) {
+	after := c.Query("after")
+	if len(after) > 256 {
+		return "", engine.Invalid("after", "is not a cursor this API returned")
+	}
+	return after, nil
+}
+
+// parseTime parses an optional RFC 3339 time.
+func parseTime(field string, s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return nil, engine.Invalid(field, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+	}
+	return &t, nil
+}

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse/gatehouse/engine"
+)
+
+// Error codes of the error body (API.md, "Errors").
+const (
+	codeInvalidInput     = "invalid_input"
+	codeUnauthenticated  = "unauthenticated"
+	codeForbidden        = "forbidden"
+	codeNotFound         = "not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeConflict         = "conflict"
+	codeBodyTooLarge     = "body_too_large"
+	codeValidationFailed = "validation_failed"
+	codeUnavailable      = "unavailable"
+	codeInternal         = "internal"
+)
+
+// errorBody is every error answer: {"error": {"code", "message", "violations"?}}.
+type errorBody struct {
+	Error apiError `json:"error"`
+}
+
+type apiError struct {
+	Code       string   `json:"code"`
+	Message    string   `json:"message"`
+	Violations []string `json:"violations,omitempty"`
+}
+
+// statusError is an error the HTTP layer itself raises (no route, no token).
+type statusError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *statusError) Error() string { return e.message }
+
+func unauthenticated(format string, args ...any) error {
+	return &statusError{http.StatusUnauthorized, codeUnauthenticated, fmt.Sprintf(format, args...)}
+}
+
+func notFoundRoute(path string) error {
+	return &statusError{http.StatusNotFound, codeNotFound, "no endpoint at " + path}
+}
+
+func methodNotAllowed(method string) error {
+	return &statusError{http.StatusMethodNotAllowed, codeMethodNotAllowed, "method " + method + " is not allowed here"}
+}
+
+// errorResponse is the one table from errors to status and body. The
+// boolean reports an error the caller must not see the detail of: it is
+// logged and answered as a bare 500.
+func errorResponse(err error) (int, apiError, bool) {
+	var (
+		se  *statusError
+		mbe *http.MaxBytesError
+		fe  *engine.FieldError
+		ve  *engine.ViolationError
+	)
+	switch {
+	case errors.As(err, &se):
+		return se.status, apiError{Code: se.code, Message: se.message}, false
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, apiError{
+			Code:    codeBodyTooLarge,
+			Message: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit),
+		}, false
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, apiError{Code: codeInvalidInput, Message: fe.Error()}, false
+	case errors.As(err, &ve):
+		status, code := http.StatusUnprocessableEntity, codeValidationFailed
+		if ve.Forbidden {
+			status, code = http.StatusForbidden, codeForbidden
+		}
+		return status, apiError{Code: code, Message: violationMessage(ve), Violations: ve.Violations}, false
+	case errors.Is(err, engine.ErrNotFound):
+		return http.StatusNotFound, apiError{Code: codeNotFound, Message: err.Error()}, false
+	case errors.Is(err, engine.ErrForbidden):
+		return http.StatusForbidden, apiError{Code: codeForbidden, Message: err.Error()}, false
+	case errors.Is(err, engine.ErrConflict):
+		return http.StatusConflict, apiError{Code: codeConflict, Message: err.Error()}, false
+	case errors.Is(err, engine.ErrInvalid):
+		return http.StatusBadRequest, apiError{Code: codeInvalidInput, Message: err.Error()}, false
+	case errors.Is(err, engine.ErrUnavailable):
+		return http.StatusServiceUnavailable, apiError{
+			Code:    codeUnavailable,
+			Message: "the store is unavailable; nothing was changed, try again later",
+		}, false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, apiError{
+			Code:    codeUnavailable,
+			Message: "the request ran out of time; try again later",
+		}, false
+	}
+	return http.StatusInternalServerError, apiError{Code: codeInternal, Message: "internal error"}, true
+}
+
+func violationMessage(ve *engine.ViolationError) string {
+	if len(ve.Violations) == 0 {
+		if ve.Forbidden {
+			return "the policy does not allow this"
+		}
+		return "the policy refused this change"
+	}
+	return strings.Join(ve.Violations, "; ")
+}
+
+// renderError answers err with its status and error body, logging what the
+// caller must not see.
+func (s *Server) renderError(c *gin.Context, err error) {
+	status, body, internal := errorResponse(err)
+	switch {
+	case internal:
+		s.log.ErrorContext(c.Request.Context(), "request failed",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+	case status == http.StatusServiceUnavailable:
+		s.log.WarnContext(c.Request.Context(), "request failed: unavailable",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+	}
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: body})
+}

@@ -1,0 +1,94 @@
+package httpapi
+
+import "github.com/gatehouse/gatehouse/engine"
+
+// decisionRequest is the body of POST /v1/decisions and one check of a batch.
+type decisionRequest struct {
+	Subject  string         `json:"subject"`
+	Action   string         `json:"action"`
+	Resource resourceRef    `json:"resource"`
+	Context  map[string]any `json:"context"`
+}
+
+type resourceRef struct {
+	Account        string `json:"account"`
+	VirtualAccount string `json:"virtual_account"`
+}
+
+func (r *decisionRequest) toEngine() engine.DecisionRequest {
+	return engine.DecisionRequest{
+		Subject: r.Subject,
+		Action:  r.Action,
+		Resource: engine.Resource{
+			Account:        r.Resource.Account,
+			VirtualAccount: r.Resource.VirtualAccount,
+		},
+		Context: r.Context,
+	}
+}
+
+// decisionResponse is the answer to one decision (R7).
+type decisionResponse struct {
+	Allow          bool           `json:"allow"`
+	Reasons        []string       `json:"reasons"`
+	DecisionID     string         `json:"decision_id"`
+	PolicyRevision string         `json:"policy_revision"`
+	Grant          *decisionGrant `json:"grant,omitempty"`
+	// Error says why a decision failed closed: "store_unavailable",
+	// "timeout" or "policy_error" (R45).
+	Error string `json:"error,omitempty"`
+}
+
+// decisionGrant names what allowed an allow.
+type decisionGrant struct {
+	Kind       string `json:"kind"`
+	Account    string `json:"account,omitempty"`
+	Request    string `json:"request,omitempty"`
+	ApprovedBy string `json:"approved_by,omitempty"`
+}
+
+func newDecisionResponse(d engine.Decision) decisionResponse {
+	out := decisionResponse{
+		Allow:          d.Allow,
+		Reasons:        d.Reasons,
+		DecisionID:     d.DecisionID,
+		PolicyRevision: d.PolicyRevision,
+		Error:          d.Error,
+	}
+	if out.Reasons == nil {
+		out.Reasons = []string{}
+	}
+	if d.Grant != nil {
+		out.Grant = &decisionGrant{
+			Kind:       d.Grant.Kind,
+			Account:    d.Grant.Account,
+			Request:    d.Grant.Request,
+			ApprovedBy: d.Grant.ApprovedBy,
+		}
+	}
+	return out
+}
+
+type batchRequest struct {
+	Checks []decisionRequest `json:"checks"`
+}
+
+type batchResponse struct {
+	Results []decisionResponse `json:"results"`
+}
+
+// dataRequest is the body of the Data API; input is optional.
+type dataRequest struct {
+	Input any `json:"input"`
+}
+
+type dataResponse struct {
+	Result     any    `json:"result"`
+	DecisionID string `json:"decision_id"`
+}
+
+// dataUndefinedResponse answers a document that is undefined: no result,
+// as OPA answers {}.
+type dataUndefinedResponse struct {
+	DecisionID string `json:"decision_id"`
+}
