@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/engine"
+	"github.com/spf13/pflag"
+)
+
+// Config is gatehouse's one configuration: flags, each also read from
+// GATEHOUSE_<FLAG> (API.md "Running").
+type Config struct {
+	Addr      string
+	Store     string
+	DataDir   string
+	RedisURL  string
+	PolicyDir string
+
+	JWTSecretFile    string
+	JWTPublicKeyFile string
+	SystemAdmins     []string
+
+	WebhookURLs       []string
+	WebhookSecretFile string
+
+	DecisionLog     []string
+	DecisionLogMask []string
+
+	ExpirySweep time.Duration
+
+	// Server and Token make the client commands talk to a running gatehouse.
+	Server string
+	Token  string
+}
+
+// DefaultConfig returns the defaults of API.md.
+func DefaultConfig() *Config {
+	return &Config{
+		Addr:        "127.0.0.1:8280",
+		Store:       "embedded",
+		DataDir:     "./gatehouse-data",
+		RedisURL:    "redis://127.0.0.1:6379/0",
+		ExpirySweep: 5 * time.Second,
+		Server:      "http://127.0.0.1:8280",
+	}
+}
+
+func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Store, "store", c.Store, "where state lives: embedded or redis")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded store keeps its files")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis to use with --store redis (redis:// or rediss://)")
+	fs.StringVar(&c.PolicyDir, "policy-dir", c.PolicyDir, "Rego to load instead of the built-in policies")
+}
+
+func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	c.bindJWTFlags(fs)
+	fs.StringSliceVar(&c.SystemAdmins, "system-admins", c.SystemAdmins, "subjects allowed every directory and member operation (R32)")
+	fs.StringArrayVar(&c.WebhookURLs, "webhook-url", c.WebhookURLs, "where events are delivered (repeatable)")
+	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", c.WebhookSecretFile, "file holding the HMAC secret that signs webhook deliveries")
+	fs.StringSliceVar(&c.DecisionLog, "decision-log", c.DecisionLog, "where to write decision logs: stdout and/or a file path")
+	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context)")
+	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
+}
+
+func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.JWTSecretFile, "jwt-hs256-secret-file", c.JWTSecretFile, "file holding the HS256 secret that signs API tokens")
+	fs.StringVar(&c.JWTPublicKeyFile, "jwt-public-key-file", c.JWTPublicKeyFile, "PEM public key (RS256 or ES256) that verifies API tokens")
+}
+
+func (c *Config) bindClientFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Server, "server", c.Server, "URL of a running gatehouse")
+	fs.StringVar(&c.Token, "token", c.Token, "API token (JWT) for the running gatehouse")
+}
+
+// Validate checks the configuration a server needs.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Store != "embedded" && c.Store != "redis" {
+		errs = append(errs, fmt.Errorf("--store must be embedded or redis, not %q", c.Store))
+	}
+	if c.Store == "redis" {
+		if _, err := url.Parse(c.RedisURL); err != nil || c.RedisURL == "" {
+			errs = append(errs, fmt.Errorf("--redis-url %q is not a URL", c.RedisURL))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
+	}
+	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
+		errs = append(errs, errors.New("give --jwt-hs256-secret-file or --jwt-public-key-file, not both"))
+	}
+	for _, s := range c.SystemAdmins {
+		if !engine.ValidID(s) {
+			errs = append(errs, fmt.Errorf("--system-admins: %q is not a valid id", s))
+		}
+	}
+	for _, u := range c.WebhookURLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") {
+			errs = append(errs, fmt.Errorf("--webhook-url %q must be an http(s) URL", u))
+		}
+	}
+	if len(c.WebhookURLs) > 0 && c.WebhookSecretFile == "" {
+		errs = append(errs, errors.New("--webhook-url needs --webhook-secret-file to sign deliveries"))
+	}
+	if c.ExpirySweep <= 0 {
+		errs = append(errs, errors.New("--expiry-sweep must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) serverURL(path string) string {
+	return strings.TrimRight(c.Server, "/") + path
+}

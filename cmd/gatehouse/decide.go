@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gatehouse/gatehouse/engine"
+	"github.com/spf13/cobra"
+)
+
+// decisionBody is a decision request as API.md writes it.
+type decisionBody struct {
+	Subject  string         `json:"subject"`
+	Action   string         `json:"action"`
+	Resource resourceBody   `json:"resource"`
+	Context  map[string]any `json:"context,omitempty"`
+}
+
+type resourceBody struct {
+	Account        string `json:"account"`
+	VirtualAccount string `json:"virtual_account,omitempty"`
+}
+
+// decisionAnswer is a decision answer as API.md writes it.
+type decisionAnswer struct {
+	Allow          bool     `json:"allow"`
+	Reasons        []string `json:"reasons"`
+	DecisionID     string   `json:"decision_id"`
+	PolicyRevision string   `json:"policy_revision"`
+	Error          string   `json:"error,omitempty"`
+}
+
+func newDecideCommand(cfg *Config) *cobra.Command {
+	var body decisionBody
+	var file string
+	var remote, explain bool
+	cmd := &cobra.Command{
+		Use:   "decide",
+		Short: "Ask one decision, from flags or a JSON file, of local data or a running server",
+		Example: `  gatehouse decide --subject caroline --action impersonate.support --account tom-sawyer
+  gatehouse decide --file question.json --remote --server http://127.0.0.1:8280
+  gatehouse decide --subject alice --action view --account acme --explain`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file != "" {
+				if err := readJSONFile(file, &body); err != nil {
+					return err
+				}
+			}
+			req := engine.DecisionRequest{
+				Subject: body.Subject, Action: body.Action, Context: body.Context,
+				Resource: engine.Resource{Account: body.Resource.Account, VirtualAccount: body.Resource.VirtualAccount},
+			}
+			if err := req.Validate(); err != nil {
+				return err
+			}
+			if explain && remote {
+				return errors.New("--explain evaluates locally: drop --remote")
+			}
+			var ans decisionAnswer
+			var explanation engine.Explanation
+			if remote {
+				if err := newAPIClient(cfg).do(cmd.Context(), "POST", "/v1/decisions", body, &ans); err != nil {
+					return err
+				}
+			} else {
+				eng, store, err := openEngine(cmd.Context(), cfg)
+				if err != nil {
+					return err
+				}
+				defer store.Close()
+				var d engine.Decision
+				if explain {
+					d, explanation, err = eng.Explain(cmd.Context(), req)
+					if err != nil {
+						return err
+					}
+				} else {
+					d = eng.Decide(cmd.Context(), req)
+				}
+				ans = decisionAnswer{Allow: d.Allow, Reasons: d.Reasons, DecisionID: d.DecisionID, PolicyRevision: d.PolicyRevision, Error: d.Error}
+			}
+			if err := printJSON(cmd.OutOrStdout(), ans); err != nil || !explain {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "\nrules that fired (file:line, rule) and the input and data they read:")
+			_, err := explanation.WriteTo(cmd.OutOrStdout())
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&body.Subject, "subject", "", "who asks")
+	f.StringVar(&body.Action, "action", "", "what they want to do (view, use, manage, approve, entitlements.update, impersonate.support...)")
+	f.StringVar(&body.Resource.Account, "account", "", "the account acted on")
+	f.StringVar(&body.Resource.VirtualAccount, "virtual-account", "", "the virtual account acted on, if any")
+	f.StringVar(&file, "file", "", "a JSON file holding the decision body of API.md (flags are ignored)")
+	f.BoolVar(&remote, "remote", false, "ask the running server at --server instead of reading the store")
+	f.BoolVar(&explain, "explain", false, "after the answer, print which rules fired (file:line) and the input and data they read")
+	cfg.bindClientFlags(f)
+	return cmd
+}
+
+func readJSONFile(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/adapters/decisionlog"
+	"github.com/gatehouse/gatehouse/adapters/httpapi"
+	"github.com/gatehouse/gatehouse/adapters/policywatch"
+	"github.com/gatehouse/gatehouse/adapters/storemetrics"
+	"github.com/gatehouse/gatehouse/adapters/webhook"
+	"github.com/gatehouse/gatehouse/engine"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+)
+
+func newServeCommand(cfg *Config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve decisions and the admin API over HTTP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+		},
+	}
+	cfg.bindServeFlags(cmd.Flags())
+	return cmd
+}
+
+// serve runs gatehouse until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish, and closes the store.
+func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_policy_reloads_total",
+		Help: "Policy reloads by outcome (success, failure, unchanged).",
+	}, []string{"outcome"})
+	reg.MustRegister(reloads)
+	engOpts := []engine.Option{
+		engine.WithLogger(log),
+		engine.WithSystemAdmins(cfg.SystemAdmins...),
+		engine.WithObserver(httpapi.NewMetrics(reg)),
+		engine.WithReloadObserver(func(outcome string) { reloads.WithLabelValues(outcome).Inc() }),
+	}
+	if len(cfg.DecisionLog) > 0 {
+		dlog, err := decisionlog.Open(cfg.DecisionLog, decisionlog.WithMask(cfg.DecisionLogMask...), decisionlog.WithLogger(log))
+		if err != nil {
+			return err
+		}
+		defer dlog.Close() // runs after the server has drained: queued lines are flushed
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_decision_log_dropped_total",
+			Help: "Decision log lines dropped because the log buffer was full.",
+		}, func() float64 { return float64(dlog.Dropped()) }))
+		engOpts = append(engOpts, engine.WithObserver(dlog))
+	}
+
+	policy, err := loadPolicy(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	raw, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	store := storemetrics.Wrap(raw, reg)
+	defer store.Close()
+	eng, err := engine.New(store, policy, engOpts...)
+	if err != nil {
+		return err
+	}
+
+	if cfg.PolicyDir != "" {
+		reload := func(ctx context.Context, files map[string][]byte, source string) error {
+			_, err := eng.Reload(ctx, files, source)
+			return err
+		}
+		if _, err := policywatch.Watch(ctx, cfg.PolicyDir, reload,
+			policywatch.WithLogger(log), policywatch.WithReadErrors(eng.ReportReloadFailure)); err != nil {
+			return fmt.Errorf("watch --policy-dir: %w", err)
+		}
+	}
+
+	opts := []httpapi.Option{httpapi.WithRegistry(reg), httpapi.WithLogger(log)}
+	if verifier != nil {
+		opts = append(opts, httpapi.WithVerifier(verifier))
+	} else {
+		log.Warn("no --jwt-hs256-secret-file or --jwt-public-key-file: every authenticated endpoint answers 401")
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(eng, opts...),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("gatehouse serving", "addr", ln.Addr().String(), "store", cfg.Store,
+		"policy_revision", eng.Policy().Revision, "policy_source", eng.Policy().Source)
+
+	go sweepExpiries(ctx, eng, cfg.ExpirySweep, log)
+	if len(cfg.WebhookURLs) > 0 {
+		secret, err := readSecret(cfg.WebhookSecretFile)
+		if err != nil {
+			return err
+		}
+		deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_webhook_deliveries_total",
+			Help: "Webhook delivery attempts by outcome (ok, failed).",
+		}, []string{"outcome"})
+		reg.MustRegister(deliveries)
+		observe := func(_ string, ok bool) {
+			deliveries.WithLabelValues(map[bool]string{true: "ok", false: "failed"}[ok]).Inc()
+		}
+		go webhook.New(store, cfg.WebhookURLs, secret, webhook.WithObserver(observe), webhook.WithLogger(log)).Run(ctx)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sweepExpiries records and announces expired access (R38, R42) until ctx
+// ends. Decisions never wait for it: they judge expiry themselves (R7).
+func sweepExpiries(ctx context.Context, eng *engine.Engine, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := eng.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("expiry sweep failed", "error", err)
+			} else if n > 0 {
+				log.Info("expired access recorded", "count", n)
+			}
+		}
+	}
+}
+
+// newVerifier returns the JWT verifier the configuration names, or nil.
+func newVerifier(cfg *Config) (httpapi.Verifier, error) {
+	switch {
+	case cfg.JWTSecretFile != "":
+		secret, err := readSecret(cfg.JWTSecretFile)
+		if err != nil {
+			return nil, err
+		}
+		v, err := httpapi.NewHS256Verifier(secret)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	case cfg.JWTPublicKeyFile != "":
+		pem, err := os.ReadFile(cfg.JWTPublicKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --jwt-public-key-file: %w", err)
+		}
+		v, err := httpapi.NewPublicKeyVerifier(pem)
+		if err != nil {
+			return nil, fmt.Errorf("--jwt-public-key-file: %w", err)
+		}
+		return v, nil
+	default:
+		return nil, nil
+	}
+}
