@@ -1,0 +1,407 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Approval is how a decider grants a request. For an account request it
+// chooses a scope (R22) and may name a contact type and privileges (R23);
+// for a tenant request only ExpiresAt and Message apply (R38).
+type Approval struct {
+	// Scope is "account" or "virtual_accounts" (account requests).
+	Scope string
+	// Role is an account role (scope account) or a virtual-account role
+	// (scope virtual_accounts).
+	Role            string
+	VirtualAccounts []string
+	// Contact is ContactSecondary or ContactNone (R23).
+	Contact    string
+	Privileges map[string]string
+	// Justification may be given when the request had none (R23).
+	Justification string
+	// ExpiresAt ends the membership or the tenant grant.
+	ExpiresAt *time.Time
+	// Message is for the requester.
+	Message string
+}
+
+// Denial is how a decider refuses a request (R24).
+type Denial struct {
+	// ReasonCode is one of the configured deny reason codes, required when
+	// the account's settings say so.
+	ReasonCode string
+	Message    string
+}
+
+// validateApproval checks the shape of an approval (R44); what it may
+// grant is the policy's to say.
+func validateApproval(a Approval) error {
+	if a.Scope != "" && !ValidID(a.Scope) {
+		return Invalid("scope", "must be account or virtual_accounts")
+	}
+	if a.Role != "" && !ValidID(a.Role) {
+		return checkID("role", a.Role)
+	}
+	for i, va := range a.VirtualAccounts {
+		if err := checkID(fmt.Sprintf("virtual_accounts[%d]", i), va); err != nil {
+			return err
+		}
+	}
+	if a.Contact != "" && !ValidID(a.Contact) {
+		return Invalid("contact", "must be secondary or empty")
+	}
+	for app, level := range a.Privileges {
+		if err := checkID("privileges", app); err != nil {
+			return err
+		}
+		if err := checkID(fmt.Sprintf("privileges[%s]", app), level); err != nil {
+			return err
+		}
+	}
+	if err := checkText("justification", a.Justification); err != nil {
+		return err
+	}
+	return checkText("message", a.Message)
+}
+
+// loadRequest reads request id and the state of its account, consistently:
+// the request as that state holds it, at the state's version.
+func (e *Engine) loadRequest(ctx context.Context, id string) (*AccountState, AccessRequest, error) {
+	r, err := e.store.GetRequest(ctx, id)
+	if err != nil {
+		return nil, AccessRequest{}, err
+	}
+	state, err := e.findState(ctx, r.Account, StatusPending, StatusGranted)
+	if err != nil {
+		return nil, AccessRequest{}, err
+	}
+	if state == nil {
+		return nil, AccessRequest{}, fmt.Errorf("%w: account %s of request %s", ErrNotFound, r.Account, id)
+	}
+	for _, sr := range state.Requests {
+		if sr.ID == id {
+			return state, sr, nil
+		}
+	}
+	// Neither pending nor granted in the state read: it was decided, and
+	// denied, expired and revoked are final. Read it again to see which.
+	if r, err = e.store.GetRequest(ctx, id); err != nil {
+		return nil, AccessRequest{}, err
+	}
+	if r.Status == StatusPending || r.Status == StatusGranted {
+		return nil, AccessRequest{}, fmt.Errorf("%w: request %s changed while it was read", ErrConflict, id)
+	}
+	return state, r, nil
+}
+
+// requestInput is the input of a command on one request.
+func (e *Engine) requestInput(ctx context.Context, now time.Time, actor string, state *AccountState, r AccessRequest, command doc) (doc, error) {
+	in, err := e.memberInput(ctx, now, actor, state, command)
+	if err != nil {
+		return nil, err
+	}
+	in["request"] = requestDoc(r)
+	return in, nil
+}
+
+// decided returns r as decided by actor at now.
+func decided(r AccessRequest, status, actor, message string, now time.Time) AccessRequest {
+	r.Status, r.DecidedBy, r.DecidedAt, r.Message = status, actor, &now, message
+	return r
+}
+
+// Approve grants a pending request (R21-R25, R38). An account request
+// creates or changes the requester's membership; a tenant request grants
+// each user it names on the tenant, which becomes exclusive (R39). Deciding
+// a request that is no longer pending is ErrConflict, even when deciders
+// race (R25).
+func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (AccessRequest, error) {
+	if err := checkActor(actor); err != nil {
+		return AccessRequest{}, err
+	}
+	if err := checkID("id", id); err != nil {
+		return AccessRequest{}, err
+	}
+	if err := validateApproval(a); err != nil {
+		return AccessRequest{}, err
+	}
+	var out AccessRequest
+	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+		state, req, err := e.loadRequest(ctx, id)
+		if err != nil {
+			return Change{}, err
+		}
+		command := doc{
+			"type": "approve", "request": id, "scope": a.Scope, "role": a.Role,
+			"virtual_accounts": nonNil(a.VirtualAccounts), "contact": a.Contact,
+			"privileges": nonNilMap(a.Privileges), "justification": a.Justification, "message": a.Message,
+		}
+		putTime(command, "expires_at_ns", a.ExpiresAt)
+		in, err := e.requestInput(ctx, now, actor, state, req, command)
+		if err != nil {
+			return Change{}, err
+		}
+		var (
+			current  *Membership
+			proposed Membership
+		)
+		if req.Kind == KindAccount {
+			var target doc
+			if target, current, err = e.targetDoc(ctx, state, req.Requester); err != nil {
+				return Change{}, err
+			}
+			proposed = approvedMembership(current, req, a, actor, now)
+			target["proposed"] = memberDoc(proposed)
+			in["target"] = target
+		}
+		if _, err := e.decide(ctx, p, in); err != nil {
+			return Change{}, err
+		}
+		out = decided(req, StatusGranted, actor, a.Message, now)
+		change := Change{Versions: map[string]uint64{req.Account: state.Version}}
+		switch req.Kind {
+		case KindAccount:
+			change.Members = []Membership{proposed}
+			addMemberRecords(&change, p, now, actor, current, proposed, proposed.Justification)
+		case KindTenant:
+			out.ExpiresAt = a.ExpiresAt
+			grant := Grant{Request: id, GrantedBy: actor, ExpiresAt: a.ExpiresAt}
+			if change.Grants, err = e.tenantGrants(ctx, out, &grant); err != nil {
+				return Change{}, err
+			}
+			change.ExclusiveTenants = []string{req.Account}
+		default:
+			return Change{}, fmt.Errorf("%w: request %s has unknown kind %q", ErrInvalid, id, req.Kind)
+		}
+		change.Requests = []AccessRequest{out}
+		change.Audit = append(change.Audit, requestAudit(p, now, actor, ActionRequestGranted, &req, &out, a.Message)...)
+		change.Events = append(change.Events, event(now, EventRequestGranted, req.Account, recipients(out), doc{"request": out, "message": a.Message}))
+		return change, nil
+	})
+	return out, err
+}
+
+// approvedMembership is the membership an approval leaves the requester
+// with: their live membership, if any, with the approval's scope, contact
+// type and privileges added (R22, R23).
+func approvedMembership(current *Membership, r AccessRequest, a Approval, actor string, now time.Time) Membership {
+	m := Membership{Account: r.Account, User: r.Requester}
+	if current != nil && live(current.ExpiresAt, now) {
+		m = *current
+		m.Roles = slices.Clone(current.Roles)
+		m.VARoles = maps.Clone(current.VARoles)
+		m.Privileges = maps.Clone(current.Privileges)
+	}
+	switch a.Scope {
+	case "account":
+		if a.Role != "" && !slices.Contains(m.Roles, a.Role) {
+			m.Roles = append(m.Roles, a.Role)
+		}
+	case "virtual_accounts":
+		if m.VARoles == nil {
+			m.VARoles = map[string]string{}
+		}
+		for _, va := range a.VirtualAccounts {
+			m.VARoles[va] = a.Role
+		}
+	}
+	if a.Contact != "" {
+		m.Contact = a.Contact
+	}
+	if len(a.Privileges) > 0 && m.Privileges == nil {
+		m.Privileges = map[string]string{}
+	}
+	maps.Copy(m.Privileges, a.Privileges)
+	switch {
+	case a.Justification != "":
+		m.Justification = a.Justification
+	case r.Justification != "":
+		m.Justification = r.Justification
+	}
+	m.ExpiresAt, m.AddedBy, m.AddedAt, m.Request = a.ExpiresAt, actor, now, r.ID
+	return m
+}
+
+// tenantGrants are the grants of each user a tenant request names once
+// grant replaces the request's own (nil grant: removes it). Grants from
+// other requests are kept. The grants on a tenant only change with the
+// tenant's version, so reading them after its state is consistent.
+func (e *Engine) tenantGrants(ctx context.Context, r AccessRequest, grant *Grant) ([]TenantGrants, error) {
+	out := make([]TenantGrants, 0, len(r.Users))
+	for _, user := range r.Users {
+		snap, err := e.store.Snapshot(ctx, user, r.Account)
+		if err != nil {
+			return nil, err
+		}
+		grants := slices.DeleteFunc(slices.Clone(snap.TenantGrants), func(g Grant) bool { return g.Request == r.ID })
+		if grant != nil {
+			grants = append(grants, *grant)
+		}
+		out = append(out, TenantGrants{Tenant: r.Account, User: user, Grants: grants})
+	}
+	return out, nil
+}
+
+// Deny refuses a pending request with an optional reason code and message
+// (R24, R25; for a tenant request, its rejection, R38).
+func (e *Engine) Deny(ctx context.Context, actor, id string, d Denial) (AccessRequest, error) {
+	if err := checkActor(actor); err != nil {
+		return AccessRequest{}, err
+	}
+	if err := checkID("id", id); err != nil {
+		return AccessRequest{}, err
+	}
+	if d.ReasonCode != "" && !ValidID(d.ReasonCode) {
+		return AccessRequest{}, Invalid("reason_code", "must be one of the deny reason codes")
+	}
+	if err := checkText("message", d.Message); err != nil {
+		return AccessRequest{}, err
+	}
+	var out AccessRequest
+	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+		state, req, err := e.loadRequest(ctx, id)
+		if err != nil {
+			return Change{}, err
+		}
+		in, err := e.requestInput(ctx, now, actor, state, req, doc{
+			"type": "deny", "request": id, "reason_code": d.ReasonCode, "message": d.Message,
+		})
+		if err != nil {
+			return Change{}, err
+		}
+		if _, err := e.decide(ctx, p, in); err != nil {
+			return Change{}, err
+		}
+		out = decided(req, StatusDenied, actor, d.Message, now)
+		out.ReasonCode = d.ReasonCode
+		return Change{
+			Versions: map[string]uint64{req.Account: state.Version},
+			Requests: []AccessRequest{out},
+			Audit:    requestAudit(p, now, actor, ActionRequestDenied, &req, &out, reasonText(d)),
+			Events: []Event{event(now, EventRequestDenied, req.Account, recipients(out), doc{
+				"request": out, "reason_code": d.ReasonCode, "message": d.Message,
+			})},
+		}, nil
+	})
+	return out, err
+}
+
+// reasonText is a denial's reason for the audit trail.
+func reasonText(d Denial) string {
+	switch {
+	case d.ReasonCode == "":
+		return d.Message
+	case d.Message == "":
+		return d.ReasonCode
+	}
+	return d.ReasonCode + ": " + d.Message
+}
+
+// SetRequestExpiry adds, changes (at set) or removes (at nil) the expiry of
+// a granted tenant request and of the grants it gave (R38).
+func (e *Engine) SetRequestExpiry(ctx context.Context, actor, id string, at *time.Time) (AccessRequest, error) {
+	if err := checkActor(actor); err != nil {
+		return AccessRequest{}, err
+	}
+	if err := checkID("id", id); err != nil {
+		return AccessRequest{}, err
+	}
+	var out AccessRequest
+	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+		state, req, err := e.loadRequest(ctx, id)
+		if err != nil {
+			return Change{}, err
+		}
+		command := doc{"type": "set_request_expiry", "request": id}
+		putTime(command, "expires_at_ns", at)
+		in, err := e.requestInput(ctx, now, actor, state, req, command)
+		if err != nil {
+			return Change{}, err
+		}
+		if _, err := e.decide(ctx, p, in); err != nil {
+			return Change{}, err
+		}
+		out = req
+		out.ExpiresAt = at
+		grant := Grant{Request: id, GrantedBy: req.DecidedBy, ExpiresAt: at}
+		grants, err := e.tenantGrants(ctx, out, &grant)
+		if err != nil {
+			return Change{}, err
+		}
+		return Change{
+			Versions: map[string]uint64{req.Account: state.Version},
+			Requests: []AccessRequest{out},
+			Grants:   grants,
+			Audit:    requestAudit(p, now, actor, ActionRequestExpiryChanged, &req, &out, ""),
+			Events: []Event{event(now, EventRequestExpiryChanged, req.Account, recipients(out), doc{
+				"request": out, "expires_at": at,
+			})},
+		}, nil
+	})
+	return out, err
+}
+
+// Revoke ends a granted request before its time: a tenant request's grants
+// are removed (the tenant stays exclusive, R39); an account request's
+// membership, when it still comes from that request, is removed (R12
+// applies).
+func (e *Engine) Revoke(ctx context.Context, actor, id, message string) (AccessRequest, error) {
+	if err := checkActor(actor); err != nil {
+		return AccessRequest{}, err
+	}
+	if err := checkID("id", id); err != nil {
+		return AccessRequest{}, err
+	}
+	if err := checkText("message", message); err != nil {
+		return AccessRequest{}, err
+	}
+	var out AccessRequest
+	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+		state, req, err := e.loadRequest(ctx, id)
+		if err != nil {
+			return Change{}, err
+		}
+		in, err := e.requestInput(ctx, now, actor, state, req, doc{"type": "revoke", "request": id, "message": message})
+		if err != nil {
+			return Change{}, err
+		}
+		granted := member(state, req.Requester)
+		if req.Kind != KindAccount || granted == nil || granted.Request != id {
+			granted = nil
+		}
+		if granted != nil {
+			in["target"] = doc{"id": req.Requester, "membership": memberDoc(*granted)}
+		}
+		if _, err := e.decide(ctx, p, in); err != nil {
+			return Change{}, err
+		}
+		out = req
+		out.Status = StatusRevoked
+		if message != "" {
+			out.Message = message
+		}
+		change := Change{
+			Versions: map[string]uint64{req.Account: state.Version},
+			Requests: []AccessRequest{out},
+			Audit:    requestAudit(p, now, actor, ActionRequestRevoked, &req, &out, message),
+			Events: []Event{event(now, EventRequestRevoked, req.Account, recipients(out), doc{
+				"request": out, "message": message,
+			})},
+		}
+		if req.Kind == KindTenant {
+			if change.Grants, err = e.tenantGrants(ctx, out, nil); err != nil {
+				return Change{}, err
+			}
+		}
+		if granted != nil {
+			change.RemovedMembers = []MemberRef{{Account: req.Account, User: req.Requester}}
+			change.Audit = append(change.Audit, audit(p, now, req.Account, actor, ActionMemberRemoved, req.Requester, granted, nil, message))
+		}
+		return change, nil
+	})
+	return out, err
+}
