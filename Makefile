@@ -1,0 +1,60 @@
+# gatehouse: `make run` starts a demo, `make test` runs every test.
+SHELL      := /bin/bash
+GO         ?= go
+BIN        := bin/gatehouse
+DEMO_DIR   := .cache/demo
+SECRET     := .cache/dev-jwt-secret
+ADDR       ?= 127.0.0.1:8280
+FUZZTIME   ?= 5s
+GOFLAGS_TEST ?= -race -count=1 -timeout 30m
+
+.PHONY: all build run test unit rego lint fuzz bench load redis-server clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gatehouse
+
+$(SECRET):
+	@mkdir -p $(dir $@)
+	@head -c 32 /dev/urandom | base64 > $@
+	@chmod 600 $@
+
+# run: a fresh embedded store with testdata/demo.json, and the server on $(ADDR).
+run: build $(SECRET)
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@$(BIN) seed testdata/demo.json --store embedded --data-dir $(DEMO_DIR)/data
+	@scripts/demo-help.sh $(ADDR) $(SECRET)
+	@exec $(BIN) serve --store embedded --data-dir $(DEMO_DIR)/data --addr $(ADDR) \
+		--jwt-hs256-secret-file $(SECRET) --system-admins ops
+
+# test: everything CI runs. Needs redis-server (installed from Debian when missing).
+test: redis-server lint rego unit fuzz
+
+unit:
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+rego: build
+	$(BIN) policy fmt --check policies
+	$(BIN) policy check policies
+	$(BIN) policy test policies
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# load: wrk against /v1/decisions beside a trivial Gin route, in one run.
+load: build
+	scripts/load.sh
+
+redis-server:
+	@scripts/ensure-redis.sh
+
+clean:
+	rm -rf bin .cache

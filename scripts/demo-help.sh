@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Printed by `make run` before the server starts: how to ask it something.
+addr=$1 secret=$2
+cat <<MSG
+
+gatehouse demo: embedded store with testdata/demo.json, listening on http://$addr
+
+Ask a decision (no token needed):
+  curl -s http://$addr/v1/decisions -d '{"subject":"alice","action":"manage","resource":{"account":"acme"}}'
+  curl -s http://$addr/v1/decisions -d '{"subject":"bob","action":"use","resource":{"account":"acme","virtual_account":"acme-us"}}'
+
+Admin endpoints need a token (system administrator: ops; account admins: alice, nina, tom, pooh):
+  TOKEN=\$(bin/gatehouse token --sub alice --jwt-hs256-secret-file $secret)
+  curl -s -H "Authorization: Bearer \$TOKEN" http://$addr/v1/accounts/acme/members
+
+Stop with Ctrl-C.
+
+MSG
