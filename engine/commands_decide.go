@@ -129,7 +129,10 @@ func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (Acc
 	if err := validateApproval(a); err != nil {
 		return AccessRequest{}, err
 	}
-	var out AccessRequest
+	var (
+		out    AccessRequest
+		redact []string
+	)
 	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, req, err := e.loadRequest(ctx, id)
 		if err != nil {
@@ -158,9 +161,11 @@ func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (Acc
 			target["proposed"] = memberDoc(proposed)
 			in["target"] = target
 		}
-		if _, err := e.decide(ctx, p, in); err != nil {
+		v, err := e.decide(ctx, p, in)
+		if err != nil {
 			return Change{}, err
 		}
+		redact = v.Redact
 		out = decided(req, StatusGranted, actor, a.Message, now)
 		change := Change{Versions: map[string]uint64{req.Account: state.Version}}
 		switch req.Kind {
@@ -182,7 +187,7 @@ func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (Acc
 		change.Events = append(change.Events, event(now, EventRequestGranted, req.Account, recipients(out), doc{"request": out, "message": a.Message}))
 		return change, nil
 	})
-	return out, err
+	return redacted(out, actor, redact), err
 }
 
 // approvedMembership is the membership an approval leaves the requester
@@ -261,7 +266,10 @@ func (e *Engine) Deny(ctx context.Context, actor, id string, d Denial) (AccessRe
 	if err := checkText("message", d.Message); err != nil {
 		return AccessRequest{}, err
 	}
-	var out AccessRequest
+	var (
+		out    AccessRequest
+		redact []string
+	)
 	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, req, err := e.loadRequest(ctx, id)
 		if err != nil {
@@ -273,9 +281,11 @@ func (e *Engine) Deny(ctx context.Context, actor, id string, d Denial) (AccessRe
 		if err != nil {
 			return Change{}, err
 		}
-		if _, err := e.decide(ctx, p, in); err != nil {
+		v, err := e.decide(ctx, p, in)
+		if err != nil {
 			return Change{}, err
 		}
+		redact = v.Redact
 		out = decided(req, StatusDenied, actor, d.Message, now)
 		out.ReasonCode = d.ReasonCode
 		return Change{
@@ -287,7 +297,7 @@ func (e *Engine) Deny(ctx context.Context, actor, id string, d Denial) (AccessRe
 			})},
 		}, nil
 	})
-	return out, err
+	return redacted(out, actor, redact), err
 }
 
 // reasonText is a denial's reason for the audit trail.
@@ -310,7 +320,10 @@ func (e *Engine) SetRequestExpiry(ctx context.Context, actor, id string, at *tim
 	if err := checkID("id", id); err != nil {
 		return AccessRequest{}, err
 	}
-	var out AccessRequest
+	var (
+		out    AccessRequest
+		redact []string
+	)
 	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, req, err := e.loadRequest(ctx, id)
 		if err != nil {
@@ -322,9 +335,11 @@ func (e *Engine) SetRequestExpiry(ctx context.Context, actor, id string, at *tim
 		if err != nil {
 			return Change{}, err
 		}
-		if _, err := e.decide(ctx, p, in); err != nil {
+		v, err := e.decide(ctx, p, in)
+		if err != nil {
 			return Change{}, err
 		}
+		redact = v.Redact
 		out = req
 		out.ExpiresAt = at
 		grant := Grant{Request: id, GrantedBy: req.DecidedBy, ExpiresAt: at}
@@ -342,7 +357,7 @@ func (e *Engine) SetRequestExpiry(ctx context.Context, actor, id string, at *tim
 			})},
 		}, nil
 	})
-	return out, err
+	return redacted(out, actor, redact), err
 }
 
 // Revoke ends a granted request before its time: a tenant request's grants
@@ -359,7 +374,10 @@ func (e *Engine) Revoke(ctx context.Context, actor, id, message string) (AccessR
 	if err := checkText("message", message); err != nil {
 		return AccessRequest{}, err
 	}
-	var out AccessRequest
+	var (
+		out    AccessRequest
+		redact []string
+	)
 	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, req, err := e.loadRequest(ctx, id)
 		if err != nil {
@@ -376,9 +394,11 @@ func (e *Engine) Revoke(ctx context.Context, actor, id, message string) (AccessR
 		if granted != nil {
 			in["target"] = doc{"id": req.Requester, "membership": memberDoc(*granted)}
 		}
-		if _, err := e.decide(ctx, p, in); err != nil {
+		v, err := e.decide(ctx, p, in)
+		if err != nil {
 			return Change{}, err
 		}
+		redact = v.Redact
 		out = req
 		out.Status = StatusRevoked
 		if message != "" {
@@ -403,5 +423,5 @@ func (e *Engine) Revoke(ctx context.Context, actor, id, message string) (AccessR
 		}
 		return change, nil
 	})
-	return out, err
+	return redacted(out, actor, redact), err
 }

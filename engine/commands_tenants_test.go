@@ -116,6 +116,8 @@ func TestTenantRequestsWorkedExample(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, engine.StatusGranted, granted.Status)
 		assert.Equal(t, until, *granted.ExpiresAt)
+		assert.Empty(t, granted.Name, "R37: the tenant's answer hides the request name")
+		assert.Empty(t, granted.Users, "R37: the tenant's answer hides the users")
 
 		// R39: tom-sawyer is exclusive: caroline and charlotte, not jane.
 		assert.True(t, w.impersonates("caroline", "tom-sawyer"))
@@ -226,6 +228,8 @@ func TestTenantGrantExpiryAndRevocation(t *testing.T) {
 		r, err := w.e.SetRequestExpiry(w.ctx, "tom", tomReq.ID, &in30)
 		require.NoError(t, err)
 		assert.Equal(t, in30, *r.ExpiresAt)
+		assert.Empty(t, r.Name, "R37")
+		assert.Empty(t, r.Users, "R37")
 		r, err = w.e.SetRequestExpiry(w.ctx, "tom", tomReq.ID, nil)
 		require.NoError(t, err)
 		assert.Nil(t, r.ExpiresAt)
@@ -273,6 +277,7 @@ func TestTenantGrantExpiryAndRevocation(t *testing.T) {
 		assert.True(t, w.impersonates("charlotte", "hundred-acre"))
 		revoked, err := w.e.Revoke(w.ctx, "pooh", acreReq.ID, "project over")
 		require.NoError(t, err)
+		assert.Empty(t, revoked.Users, "R37: the tenant's answer hides the users")
 		assert.Equal(t, engine.StatusRevoked, revoked.Status)
 		assert.False(t, w.impersonates("charlotte", "hundred-acre"))
 		assert.False(t, w.impersonates("jane", "hundred-acre"))

@@ -256,11 +256,11 @@ list_requests_need := sprintf("%s may not see the requests of %s: only those who
 	object.get(command, "account", "") != ""
 } else := sprintf("%s may not see the requests of %s: only their requester may (R43)", [actor_id, object.get(command, "requester", "")])
 
-# R37: the tenant's view of a tenant request hides its name and users; the
-# engine hides them from every actor who neither made the request nor is
-# named in it.
+# R37: the tenant's view of a tenant request hides its name and users,
+# whether it reads the request or gets it back from deciding it; the engine
+# hides them from every actor who neither made the request nor is named in it.
 redact contains field if {
-	command_type in {"get_request", "list_requests"}
+	command_type in {"get_request", "list_requests", "approve", "deny", "set_request_expiry", "revoke"}
 	not system_admin
 	some field in {"name", "users"}
 }

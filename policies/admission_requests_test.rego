@@ -273,8 +273,10 @@ test_deny_get_request if {
 }
 
 test_allow_redaction_for_tenant_side if {
-	result(on_request(actor("alice"), tenant_request, {"type": "get_request"})).redact == ["name", "users"]
-	result(on_request(ops, tenant_request, {"type": "get_request"})).redact == []
+	every command in ["get_request", "approve", "deny", "set_request_expiry", "revoke"] {
+		result(on_request(actor("alice"), tenant_request, {"type": command})).redact == ["name", "users"]
+		result(on_request(ops, tenant_request, {"type": command})).redact == []
+	}
 }
 
 # R39a: a requester lists their own requests, nobody else's.
