@@ -22,6 +22,9 @@ type Engine struct {
 	observers []DecisionObserver
 	log       *slog.Logger
 	reload    reloadState
+	// following is set while FollowPolicies runs: pushed revisions are
+	// then activated on this replica too.
+	following atomic.Bool
 }
 
 // DecisionObserver is told of every decision once it is made (metrics,

@@ -116,5 +116,6 @@ func (s *Server) routes() *gin.Engine {
 
 	v1.GET("/audit", s.listAudit)
 	v1.GET("/events", s.listEvents)
+	s.routePolicies(v1)
 	return r
 }

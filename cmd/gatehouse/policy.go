@@ -24,6 +24,9 @@ Each command takes the policy directory as its argument; without one it uses
 		newPolicyCheckCommand(cfg),
 		newPolicyFmtCommand(cfg),
 		newPolicyReplayCommand(cfg),
+		newPolicyPushCommand(cfg),
+		newPolicyListCommand(cfg),
+		newPolicyRollbackCommand(cfg),
 	)
 	return cmd
 }

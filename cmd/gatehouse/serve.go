@@ -99,6 +99,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			return fmt.Errorf("watch --policy-dir: %w", err)
 		}
 	}
+	stopSync := startPolicySync(ctx, cfg, eng, log)
+	defer stopSync()
 
 	opts := []httpapi.Option{httpapi.WithRegistry(reg), httpapi.WithLogger(log)}
 	if verifier != nil {
