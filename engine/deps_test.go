@@ -1,0 +1,38 @@
+package engine_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Imports point inward (STYLE.md): the engine imports the standard library,
+// OPA and one id library, and knows nothing of HTTP frameworks, Redis, the
+// embedded store or the adapters.
+func TestEngineImportsPointInward(t *testing.T) {
+	direct := goList(t, "{{join .Imports \"\\n\"}}")
+	for _, imp := range direct {
+		stdlib := !strings.Contains(strings.Split(imp, "/")[0], ".")
+		allowed := stdlib ||
+			strings.HasPrefix(imp, "github.com/open-policy-agent/opa/") ||
+			imp == "github.com/oklog/ulid/v2"
+		assert.True(t, allowed, "engine imports %s", imp)
+	}
+	for _, dep := range goList(t, "{{join .Deps \"\\n\"}}") {
+		for _, banned := range []string{
+			"github.com/gatehouse/gatehouse/", "github.com/gin-gonic/", "github.com/redis/go-redis/", "go.etcd.io/bbolt",
+		} {
+			assert.False(t, strings.HasPrefix(dep, banned), "engine depends on %s", dep)
+		}
+	}
+}
+
+func goList(t *testing.T, format string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", format, ".").Output()
+	require.NoError(t, err, "go list")
+	return strings.Fields(string(out))
+}
