@@ -123,9 +123,25 @@ test_deny_expired_membership if {
 test_deny_fallback if {
 	fallback := {"allow": false, "reasons": ["no rule of the policy allows this decision"]}
 	decision.result == fallback with input as object.remove(question("view", []), ["membership"])
-		with data.gatehouse.roles.allow as true
+		with data.gatehouse.roles.allow_reasons as {"a reason without a membership"}
 	decision.result == fallback with input as question("manage", ["account_user"])
 		with data.gatehouse.roles.deny_reasons as set()
+	decision.result == fallback with input as question("view", ["account_user"])
+		with data.gatehouse.decision.kind as "privileges"
+}
+
+# R4: the action is dispatched once, to the package that decides it.
+test_outcome_kind_by_action if {
+	every action, kind in {
+		"view": "roles", "approve": "roles",
+		"impersonate.support": "impersonation",
+		"entitlements.view": "privileges", "purchase.downloads_support": "privileges",
+	} {
+		decision.kind == kind with input as question(action, [])
+	}
+	every action in ["fly", "purchase.none", "impersonate", 42] {
+		not decision.kind with input as question(action, [])
+	}
 }
 
 # Section 8, the worked example. Reseller classics has elizabeth (tm_admin),

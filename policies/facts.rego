@@ -39,14 +39,13 @@ partner_membership := input.partner_membership if active(input.partner_membershi
 # missing now_ns, makes the record inactive: fail closed.
 active(record) if {
 	is_object(record)
-	not has_expiry(record)
+	object.get(record, "expires_at_ns", null) == null
 }
 
 active(record) if {
-	is_object(record)
+	record.expires_at_ns > input.now_ns
 	is_number(record.expires_at_ns)
 	is_number(input.now_ns)
-	record.expires_at_ns > input.now_ns
 }
 
 has_expiry(record) if record.expires_at_ns != null

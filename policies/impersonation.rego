@@ -14,6 +14,14 @@ import rego.v1
 import data.gatehouse.config
 import data.gatehouse.facts
 
+# answer is the decision on the action: allowed with the reasons and the
+# grant, or denied with the reasons.
+answer := {"allow": true, "reasons": sort(allow_reasons), "grant": grant} if {
+	allow
+} else := {"allow": false, "reasons": sort(deny_reasons)} if {
+	count(deny_reasons) > 0
+}
+
 # requested holds when the action is one of the impersonation actions.
 requested if facts.action in config.impersonation.actions
 
@@ -27,7 +35,7 @@ exclusive if count(grants) > 0
 grants := [g | some g in input.tenant.grants; is_object(g)]
 
 # live_grants are those grants not expired (R7, R38).
-live_grants := [g | some g in grants; facts.active(g)]
+live_grants := [g | some g in input.tenant.grants; facts.active(g)]
 
 # partner is the tenant's partner reseller, undefined when it has none.
 partner := input.account.partner if {

@@ -139,3 +139,16 @@ test_deny_reasons_without_partner if {
 	q := question("impersonate.support", null, not_exclusive)
 	impersonation.deny_reasons == {"tom-sawyer has no partner reseller, and no tenant request for it was granted"} with input as json.patch(q, [{"op": "remove", "path": "/account/partner"}])
 }
+
+# R7: the answer carries the reasons and the grant, or the reasons of the deny.
+test_outcome_answer if {
+	impersonation.answer == {
+		"allow": true,
+		"reasons": ["jane is named in tenant request 01JA for tom-sawyer, granted by tom"],
+		"grant": {"kind": "tenant_grant", "account": "tom-sawyer", "request": "01JA", "approved_by": "tom"},
+	} with input as question("impersonate.support", null, {"exclusive": true, "grants": [{"request": "01JA", "granted_by": "tom"}]})
+	impersonation.answer == {
+		"allow": false,
+		"reasons": ["jane is not a member of classics, the partner reseller of tom-sawyer"],
+	} with input as question("impersonate.support", null, not_exclusive)
+}

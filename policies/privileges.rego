@@ -11,6 +11,14 @@ import rego.v1
 import data.gatehouse.config
 import data.gatehouse.facts
 
+# answer is the decision on the action: allowed with the reasons and the
+# grant, or denied with the reasons.
+answer := {"allow": true, "reasons": sort(allow_reasons), "grant": facts.membership_grant} if {
+	count(allow_reasons) > 0
+} else := {"allow": false, "reasons": sort(deny_reasons)} if {
+	count(deny_reasons) > 0
+}
+
 # requested is the application and level an action "<application>.<level>"
 # names; undefined for any other action. "none" cannot be asked for.
 requested := {"application": app, "level": level} if {

@@ -144,3 +144,16 @@ test_deny_reasons_non_contact_contact_updates if {
 test_deny_reasons_expired_membership if {
 	privileges.deny_reasons == {"caroline's membership in acme expired at 2025-11-21T04:40:00Z"} with input as question("entitlements.view", {"expires_at_ns": now})
 }
+
+# R7: the answer carries the reasons and the grant, or the reasons of the deny.
+test_outcome_answer if {
+	privileges.answer == {
+		"allow": true,
+		"reasons": ["caroline holds reporting at view on acme (needed for reporting.view)"],
+		"grant": {"kind": "membership", "account": "acme", "approved_by": "ops"},
+	} with input as question("reporting.view", {"privileges": {"reporting": "view"}})
+	privileges.answer == {
+		"allow": false,
+		"reasons": ["reporting.view needs reporting at view or higher; caroline holds reporting at none on acme"],
+	} with input as question("reporting.view", {})
+}

@@ -4,7 +4,8 @@
 #
 # The role hierarchies are data (data.gatehouse.config.account_roles and
 # virtual_account_roles, each role listing the roles it directly includes);
-# inclusion is their transitive closure, computed here with graph.reachable.
+# inclusion is their transitive closure, computed here with graph.reachable
+# for the roles a decision is about only, once per decision.
 package gatehouse.roles
 
 import rego.v1
@@ -12,6 +13,14 @@ import rego.v1
 import data.gatehouse.config
 import data.gatehouse.facts
 import data.gatehouse.privileges
+
+# answer is the decision on the action: allowed with the reasons and the
+# grant, or denied with the reasons.
+answer := {"allow": true, "reasons": sort(allow_reasons), "grant": facts.membership_grant} if {
+	count(allow_reasons) > 0
+} else := {"allow": false, "reasons": sort(deny_reasons)} if {
+	count(deny_reasons) > 0
+}
 
 # requirement is the line of config.actions for the asked action (R4).
 requirement := config.actions[facts.action]
@@ -24,16 +33,16 @@ va_roles_included(role) := graph.reachable(config.virtual_account_roles, {role})
 
 # va_roles_through(role) are the virtual-account roles an account role holds
 # on every virtual account of its account (R3).
-va_roles_through(role) := graph.reachable(
-	config.virtual_account_roles,
-	{va_role | some included in account_roles_included(role); va_role := config.account_role_on_virtual_accounts[included]},
-)
+va_roles_through(role) := graph.reachable(config.virtual_account_roles, {va_role |
+	on_virtual_accounts := config.account_role_on_virtual_accounts
+	some included in graph.reachable(config.account_roles, {role})
+	va_role := on_virtual_accounts[included]
+})
 
-# account_level holds when the question is decided on account roles: it names
-# no virtual account, or the action has no virtual-account role (approve).
-account_level if not facts.virtual_account
-
-account_level if not requirement.virtual_account_role
+# va_needed is the virtual-account role needed when the question is decided
+# on a virtual account: it names one, and the action has a virtual-account
+# role (approve has none, R21). Undefined when decided on the account.
+va_needed := requirement.virtual_account_role if facts.virtual_account
 
 # va_role is the subject's role on the virtual account in question (R2).
 va_role := role if {
@@ -46,17 +55,16 @@ allow if count(allow_reasons) > 0
 
 # R1, R4: an account role that includes the needed account role.
 allow_reasons contains msg if {
-	account_level
+	not va_needed
 	needed := requirement.account_role
-	some role in facts.held_roles
+	some role in facts.membership.roles
 	needed in account_roles_included(role)
 	msg := sprintf("%s holds %s on %s%s (needed for %s)", [facts.subject, role, facts.account_id, includes_text(role, needed), facts.action])
 }
 
 # R2, R4: the role held on the virtual account itself.
 allow_reasons contains msg if {
-	not account_level
-	needed := requirement.virtual_account_role
+	needed := va_needed
 	needed in va_roles_included(va_role)
 	msg := sprintf(
 		"%s holds %s on virtual account %s of %s%s (needed for %s)",
@@ -66,9 +74,8 @@ allow_reasons contains msg if {
 
 # R3, R4: an account role, which holds on every virtual account of the account.
 allow_reasons contains msg if {
-	not account_level
-	needed := requirement.virtual_account_role
-	some role in facts.held_roles
+	needed := va_needed
+	some role in facts.membership.roles
 	needed in va_roles_through(role)
 	msg := sprintf(
 		"%s holds %s on %s, which acts on each of its virtual accounts and includes %s on %s (needed for %s)",
@@ -79,14 +86,13 @@ allow_reasons contains msg if {
 # R21: a contact with the privilege level the action names (approve: the
 # primary contact, or a secondary contact with manage_access at update).
 allow_reasons contains msg if {
-	contact := facts.contact
-	contact in requirement.contact_types
+	contact_types := requirement.contact_types
+	facts.contact in contact_types
 	app := requirement.privilege.application
-	level := requirement.privilege.level
-	privileges.level_at_least(app, level)
+	privileges.level_at_least(app, requirement.privilege.level)
 	msg := sprintf(
 		"%s is a %s contact of %s with %s at %s (needed for %s)",
-		[facts.subject, contact, facts.account_id, app, privileges.level_of(app), facts.action],
+		[facts.subject, facts.contact, facts.account_id, app, privileges.level_of(app), facts.action],
 	)
 }
 
@@ -105,7 +111,7 @@ deny_reasons contains facts.membership_problem if not allow
 deny_reasons contains msg if {
 	not allow
 	facts.membership
-	account_level
+	not va_needed
 	msg := sprintf(
 		"%s on %s needs %s or a role that includes it; %s holds %s there",
 		[facts.action, facts.account_id, requirement.account_role, facts.subject, facts.roles_text(facts.held_roles)],
@@ -117,7 +123,7 @@ deny_reasons contains msg if {
 deny_reasons contains msg if {
 	not allow
 	facts.membership
-	not account_level
+	va_needed
 	msg := sprintf(
 		"%s on virtual account %s of %s needs %s or a role that includes it; %s holds %s on %s and %s on the account",
 		[

@@ -237,3 +237,27 @@ test_deny_reasons_membership if {
 test_allow_no_deny_reasons if {
 	count(roles.deny_reasons) == 0 with input as question("view", "", member(["account_user"]))
 }
+
+# R2-R4: a question names the virtual-account role it needs only when it is
+# about a virtual account and the action has one (approve has none, R21).
+test_outcome_va_needed if {
+	roles.va_needed == "va_user" with input as question("use", "va1", member([]))
+	not roles.va_needed with input as question("use", "", member([]))
+	not roles.va_needed with input as question("approve", "va1", member([]))
+}
+
+# R7: the answer carries the sorted reasons and the grant, or the reasons of the deny.
+test_outcome_answer if {
+	roles.answer == {
+		"allow": true,
+		"reasons": [
+			"caroline holds account_viewer on acme, which acts on each of its virtual accounts and includes va_viewer on va1 (needed for view)",
+			"caroline holds va_admin on virtual account va1 of acme, which includes va_viewer (needed for view)",
+		],
+		"grant": {"kind": "membership", "account": "acme"},
+	} with input as question("view", "va1", {"roles": ["account_viewer"], "va_roles": {"va1": "va_admin"}})
+	roles.answer == {
+		"allow": false,
+		"reasons": ["manage on acme needs account_admin or a role that includes it; caroline holds account_user there"],
+	} with input as question("manage", "", member(["account_user"]))
+}
