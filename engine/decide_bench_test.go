@@ -47,9 +47,9 @@ func loadBenchData(b *testing.B, store engine.Store) {
 }
 
 // benchDecide measures one decision about a member of one of the accounts.
-func benchDecide(b *testing.B, store engine.Store) {
+func benchDecide(b *testing.B, store engine.Store, opts ...engine.Option) {
 	loadBenchData(b, store)
-	eng, err := engine.New(store, builtinPolicy(b), engine.WithClock(func() time.Time { return decisionNow }))
+	eng, err := engine.New(store, builtinPolicy(b), append(opts, engine.WithClock(func() time.Time { return decisionNow }))...)
 	require.NoError(b, err)
 	ask := engine.DecisionRequest{
 		Subject: "user-02420", Action: "view",
@@ -71,6 +71,12 @@ func BenchmarkDecideEmbedded(b *testing.B) {
 	benchDecide(b, openEmbedded(b, embedded.WithNoSync()))
 }
 
+// BenchmarkDecideEmbeddedCached: as BenchmarkDecideEmbedded, with the
+// decision cache on: the store is still read, the policy is not evaluated.
+func BenchmarkDecideEmbeddedCached(b *testing.B) {
+	benchDecide(b, openEmbedded(b, embedded.WithNoSync()), engine.WithDecisionCache(10_000))
+}
+
 // BenchmarkDecideRedis: one decision, Redis store (a real redis-server on
 // loopback), 10,000 accounts and 100,000 memberships.
 func BenchmarkDecideRedis(b *testing.B) {
@@ -79,6 +85,15 @@ func BenchmarkDecideRedis(b *testing.B) {
 	require.NoError(b, err)
 	b.Cleanup(func() { store.Close() })
 	benchDecide(b, store)
+}
+
+// BenchmarkDecideRedisCached: as BenchmarkDecideRedis, with the decision cache on.
+func BenchmarkDecideRedisCached(b *testing.B) {
+	srv := redistest.Start(b)
+	store, err := redisstore.Open(srv.URL())
+	require.NoError(b, err)
+	b.Cleanup(func() { store.Close() })
+	benchDecide(b, store, engine.WithDecisionCache(10_000))
 }
 
 // BenchmarkPolicyOnly: the policy evaluation alone, store read excluded,

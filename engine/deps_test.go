@@ -10,7 +10,7 @@ import (
 )
 
 // Imports point inward (STYLE.md): the engine imports the standard library,
-// OPA and one id library, and knows nothing of HTTP frameworks, Redis, the
+// OPA, an id library and an LRU, and knows nothing of HTTP frameworks, Redis, the
 // embedded store or the adapters.
 func TestEngineImportsPointInward(t *testing.T) {
 	direct := goList(t, "{{join .Imports \"\\n\"}}")
@@ -18,7 +18,8 @@ func TestEngineImportsPointInward(t *testing.T) {
 		stdlib := !strings.Contains(strings.Split(imp, "/")[0], ".")
 		allowed := stdlib ||
 			strings.HasPrefix(imp, "github.com/open-policy-agent/opa/") ||
-			imp == "github.com/oklog/ulid/v2"
+			imp == "github.com/oklog/ulid/v2" ||
+			imp == "github.com/hashicorp/golang-lru/v2"
 		assert.True(t, allowed, "engine imports %s", imp)
 	}
 	for _, dep := range goList(t, "{{join .Deps \"\\n\"}}") {

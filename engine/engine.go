@@ -20,6 +20,7 @@ type Engine struct {
 	admins    map[string]bool
 	timeout   time.Duration
 	observers []DecisionObserver
+	cache     *decisionCache
 	log       *slog.Logger
 	reload    reloadState
 	// following is set while FollowPolicies runs: pushed revisions are
@@ -52,6 +53,15 @@ func WithSystemAdmins(subjects ...string) Option {
 // WithDecisionTimeout bounds one decision, store read included; a decision
 // that runs out of time is a deny. The default is 250ms.
 func WithDecisionTimeout(d time.Duration) Option { return func(e *Engine) { e.timeout = d } }
+
+// WithDecisionCache keeps up to size policy answers so that a question asked
+// again about unchanged state is answered without evaluating the policy
+// again. It applies only to policies whose data sets
+// gatehouse.config.decision_cache to true (POLICIES.md says when that is
+// sound). Answers stay exact: see decisionCache. Zero or less: no cache.
+func WithDecisionCache(size int) Option {
+	return func(e *Engine) { e.cache = newDecisionCache(size) }
+}
 
 // WithObserver adds a DecisionObserver.
 func WithObserver(o DecisionObserver) Option {

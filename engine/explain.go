@@ -6,10 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -268,48 +266,4 @@ func lookup(root ast.Value, path ast.Ref) string {
 		s = s[:maxExplainValue] + "..."
 	}
 	return s
-}
-
-// decideWith answers req with policy p, as Decide does, but without telling
-// the observers: the path of Explain and Replay, whose answers are not
-// decisions anyone acts on. A non-nil tracer sees the evaluation. It also
-// returns the input the policy saw (nil when it was not evaluated).
-func (e *Engine) decideWith(ctx context.Context, p *Policy, req DecisionRequest, tracer topdown.QueryTracer) (Decision, ast.Value) {
-	start := time.Now()
-	now := e.now()
-	d := Decision{DecisionID: newID(), PolicyRevision: p.Revision, At: now}
-	input := e.evaluate(ctx, p, req, now, tracer, &d)
-	d.Duration = time.Since(start)
-	return d, input
-}
-
-// evaluate fills d, failing closed as Decide does, and returns the input
-// the policy was evaluated with (nil when it was not).
-func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, now time.Time, tracer topdown.QueryTracer, d *Decision) ast.Value {
-	if err := req.Validate(); err != nil {
-		d.Reasons = []string{"denied: " + err.Error()}
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	snap, err := e.store.Snapshot(ctx, req.Subject, req.Resource.Account)
-	if err != nil {
-		d.failClosed(ctx, err, "could not read the store")
-		return nil
-	}
-	input := decisionInput(req, snap, now)
-	opts := []rego.EvalOption{rego.EvalParsedInput(input)}
-	if tracer != nil {
-		opts = append(opts, rego.EvalQueryTracer(tracer))
-	}
-	rs, err := p.decision.Eval(ctx, opts...)
-	if err != nil {
-		d.failClosed(ctx, err, "the policy failed")
-		return input
-	}
-	if err := d.readResult(rs); err != nil {
-		d.Error = "policy_error"
-		d.Reasons = []string{"denied: " + err.Error()}
-	}
-	return input
 }

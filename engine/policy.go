@@ -39,6 +39,8 @@ type Policy struct {
 	// Files holds the raw files by slash-separated path, tests included.
 	Files map[string][]byte
 
+	// cacheable: the policy's data allows its answers to be cached.
+	cacheable bool
 	compiler  *ast.Compiler
 	tests     map[string]*ast.Module
 	data      storage.Store
@@ -139,14 +141,15 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 	}
 
 	p := &Policy{
-		Revision: Revision(files),
-		Source:   source,
-		LoadedAt: time.Now().UTC(),
-		Files:    files,
-		compiler: compiler,
-		tests:    tests,
-		data:     inmem.NewFromObject(data),
-		queries:  map[string]rego.PreparedEvalQuery{},
+		Revision:  Revision(files),
+		Source:    source,
+		LoadedAt:  time.Now().UTC(),
+		Files:     files,
+		compiler:  compiler,
+		cacheable: cacheDecisions(data),
+		tests:     tests,
+		data:      inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true)),
+		queries:   map[string]rego.PreparedEvalQuery{},
 	}
 	if !p.defines("gatehouse", "decision", "result") {
 		return nil, fmt.Errorf("compile policy: no rule %s is defined", decisionQuery)

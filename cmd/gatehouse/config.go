@@ -31,7 +31,8 @@ type Config struct {
 	DecisionLog     []string
 	DecisionLogMask []string
 
-	ExpirySweep time.Duration
+	ExpirySweep   time.Duration
+	DecisionCache int
 
 	// Server and Token make the client commands talk to a running gatehouse.
 	Server string
@@ -41,12 +42,13 @@ type Config struct {
 // DefaultConfig returns the defaults of API.md.
 func DefaultConfig() *Config {
 	return &Config{
-		Addr:        "127.0.0.1:8280",
-		Store:       "embedded",
-		DataDir:     "./gatehouse-data",
-		RedisURL:    "redis://127.0.0.1:6379/0",
-		ExpirySweep: 5 * time.Second,
-		Server:      "http://127.0.0.1:8280",
+		Addr:          "127.0.0.1:8280",
+		Store:         "embedded",
+		DataDir:       "./gatehouse-data",
+		RedisURL:      "redis://127.0.0.1:6379/0",
+		ExpirySweep:   5 * time.Second,
+		DecisionCache: 100_000,
+		Server:        "http://127.0.0.1:8280",
 	}
 }
 
@@ -66,6 +68,7 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.DecisionLog, "decision-log", c.DecisionLog, "where to write decision logs: stdout and/or a file path")
 	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context)")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
+	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 }
 
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
@@ -107,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.WebhookURLs) > 0 && c.WebhookSecretFile == "" {
 		errs = append(errs, errors.New("--webhook-url needs --webhook-secret-file to sign deliveries"))
+	}
+	if c.DecisionCache < 0 {
+		errs = append(errs, errors.New("--decision-cache must not be negative"))
 	}
 	if c.ExpirySweep <= 0 {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))

@@ -58,6 +58,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	engOpts := []engine.Option{
 		engine.WithLogger(log),
 		engine.WithSystemAdmins(cfg.SystemAdmins...),
+		engine.WithDecisionCache(cfg.DecisionCache),
 		engine.WithObserver(httpapi.NewMetrics(reg)),
 		engine.WithReloadObserver(func(outcome string) { reloads.WithLabelValues(outcome).Inc() }),
 	}
