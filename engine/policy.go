@@ -42,7 +42,6 @@ type Policy struct {
 	// cacheable: the policy's data allows its answers to be cached.
 	cacheable bool
 	compiler  *ast.Compiler
-	tests     map[string]*ast.Module
 	data      storage.Store
 	decision  rego.PreparedEvalQuery
 	admission *rego.PreparedEvalQuery
@@ -50,6 +49,12 @@ type Policy struct {
 	mu      sync.Mutex
 	queries map[string]rego.PreparedEvalQuery
 }
+
+// compileMu serializes policy compilation in the process: OPA's type
+// checker updates type values it can share between compilations, so two
+// compiles at once (two replicas in one test process, a reload racing a
+// push) race. Compiles are rare; decisions never take this lock.
+var compileMu sync.Mutex
 
 // IsPolicyFile reports whether name is a file a policy set is made of:
 // Rego modules and JSON data documents.
@@ -106,35 +111,12 @@ func Revision(files map[string][]byte) string {
 // CompilePolicy parses, strictly compiles and prepares the policy files.
 // Errors name the file and line. The decision package must exist.
 func CompilePolicy(ctx context.Context, files map[string][]byte, source string) (*Policy, error) {
-	modules := map[string]*ast.Module{}
-	tests := map[string]*ast.Module{}
-	var docs []map[string]any
-	for name, raw := range files {
-		switch path.Ext(name) {
-		case ".rego":
-			m, err := ast.ParseModuleWithOpts(name, string(raw), ast.ParserOptions{RegoVersion: ast.RegoV1})
-			if err != nil {
-				return nil, fmt.Errorf("parse policy: %w", err)
-			}
-			modules[name] = m
-			if IsTestFile(name) {
-				tests[name] = m
-			}
-		case ".json":
-			doc, err := loadDocument(name, raw)
-			if err != nil {
-				return nil, err
-			}
-			docs = append(docs, doc)
-		}
+	modules, data, err := parsePolicyFiles(files)
+	if err != nil {
+		return nil, err
 	}
-	data := map[string]any{}
-	for _, doc := range docs {
-		if err := mergeDocument(data, doc); err != nil {
-			return nil, err
-		}
-	}
-
+	compileMu.Lock()
+	defer compileMu.Unlock()
 	compiler := ast.NewCompiler().WithStrict(true).WithEnablePrintStatements(false)
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policy: %w", compiler.Errors)
@@ -147,14 +129,12 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 		Files:     files,
 		compiler:  compiler,
 		cacheable: cacheDecisions(data),
-		tests:     tests,
 		data:      inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true)),
 		queries:   map[string]rego.PreparedEvalQuery{},
 	}
 	if !p.defines("gatehouse", "decision", "result") {
 		return nil, fmt.Errorf("compile policy: no rule %s is defined", decisionQuery)
 	}
-	var err error
 	if p.decision, err = p.prepare(ctx, ast.MustParseBody(decisionQuery)); err != nil {
 		return nil, err
 	}
@@ -239,7 +219,9 @@ func (p *Policy) dataQuery(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQ
 	if ok {
 		return pq, nil
 	}
+	compileMu.Lock()
 	pq, err := p.prepare(ctx, ast.NewBody(ast.NewExpr(ast.NewTerm(ref))))
+	compileMu.Unlock()
 	if err != nil {
 		return pq, err
 	}
@@ -249,4 +231,36 @@ func (p *Policy) dataQuery(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQ
 	}
 	p.mu.Unlock()
 	return pq, nil
+}
+
+// parsePolicyFiles parses the Rego modules (Rego v1) and merges the data
+// documents of a policy set, as CompilePolicy reads them.
+func parsePolicyFiles(files map[string][]byte) (map[string]*ast.Module, map[string]any, error) {
+	modules := map[string]*ast.Module{}
+	data := map[string]any{}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		raw := files[name]
+		switch path.Ext(name) {
+		case ".rego":
+			m, err := ast.ParseModuleWithOpts(name, string(raw), ast.ParserOptions{RegoVersion: ast.RegoV1})
+			if err != nil {
+				return nil, nil, fmt.Errorf("parse policy: %w", err)
+			}
+			modules[name] = m
+		case ".json":
+			doc, err := loadDocument(name, raw)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := mergeDocument(data, doc); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return modules, data, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -119,6 +118,8 @@ func RunPolicyTests(ctx context.Context, files map[string][]byte) (TestReport, e
 		return TestReport{}, err
 	}
 	coverage := cover.New()
+	compileMu.Lock()
+	defer compileMu.Unlock()
 	runner := tester.NewRunner().
 		SetCompiler(ast.NewCompiler().WithStrict(true).WithEnablePrintStatements(true)).
 		SetStore(inmem.NewFromObject(data)).
@@ -194,36 +195,4 @@ func fileCoverage(c *cover.Cover, modules map[string]*ast.Module) []FileCoverage
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out
-}
-
-// parsePolicyFiles parses the Rego modules (Rego v1) and merges the data
-// documents of a policy set, as CompilePolicy reads them.
-func parsePolicyFiles(files map[string][]byte) (map[string]*ast.Module, map[string]any, error) {
-	modules := map[string]*ast.Module{}
-	data := map[string]any{}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		raw := files[name]
-		switch path.Ext(name) {
-		case ".rego":
-			m, err := ast.ParseModuleWithOpts(name, string(raw), ast.ParserOptions{RegoVersion: ast.RegoV1})
-			if err != nil {
-				return nil, nil, fmt.Errorf("parse policy: %w", err)
-			}
-			modules[name] = m
-		case ".json":
-			doc, err := loadDocument(name, raw)
-			if err != nil {
-				return nil, nil, err
-			}
-			if err := mergeDocument(data, doc); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	return modules, data, nil
 }
