@@ -108,6 +108,58 @@ func (e *Engine) requestInput(ctx context.Context, now time.Time, actor string, 
 	return in, nil
 }
 
+// requestAttempt is one attempt of a command on a request: the policy, the
+// time, the request and its account's state as read, and the policy input.
+type requestAttempt struct {
+	p     *Policy
+	now   time.Time
+	state *AccountState
+	req   AccessRequest
+	in    doc
+}
+
+// onRequest runs a command on request id, re-decided on fresh state when a
+// commit conflicts (R40): each attempt reads the request and its account,
+// builds the input with command, lets prepare add to it (prepare may be
+// nil), asks the policy, and commits the change build returns with the
+// request as changed. The request comes back as the actor may see it (R37).
+func (e *Engine) onRequest(ctx context.Context, actor, id string, command doc,
+	prepare func(ctx context.Context, step *requestAttempt) error,
+	build func(ctx context.Context, step *requestAttempt) (AccessRequest, Change, error),
+) (AccessRequest, error) {
+	var (
+		out    AccessRequest
+		redact []string
+	)
+	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+		state, req, err := e.loadRequest(ctx, id)
+		if err != nil {
+			return Change{}, err
+		}
+		in, err := e.requestInput(ctx, now, actor, state, req, command)
+		if err != nil {
+			return Change{}, err
+		}
+		step := &requestAttempt{p: p, now: now, state: state, req: req, in: in}
+		if prepare != nil {
+			if err := prepare(ctx, step); err != nil {
+				return Change{}, err
+			}
+		}
+		v, err := e.decide(ctx, p, step.in)
+		if err != nil {
+			return Change{}, err
+		}
+		r, change, err := build(ctx, step)
+		if err != nil {
+			return Change{}, err
+		}
+		out, redact = r, v.Redact
+		return change, nil
+	})
+	return redacted(out, actor, redact), err
+}
+
 // decided returns r as decided by actor at now.
 func decided(r AccessRequest, status, actor, message string, now time.Time) AccessRequest {
 	r.Status, r.DecidedBy, r.DecidedAt, r.Message = status, actor, &now, message
@@ -129,45 +181,33 @@ func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (Acc
 	if err := validateApproval(a); err != nil {
 		return AccessRequest{}, err
 	}
+	command := doc{
+		"type": "approve", "request": id, "scope": a.Scope, "role": a.Role,
+		"virtual_accounts": nonNil(a.VirtualAccounts), "contact": a.Contact,
+		"privileges": nonNilMap(a.Privileges), "justification": a.Justification, "message": a.Message,
+	}
+	putTime(command, "expires_at_ns", a.ExpiresAt)
 	var (
-		out    AccessRequest
-		redact []string
+		current  *Membership
+		proposed Membership
 	)
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
-		state, req, err := e.loadRequest(ctx, id)
+	prepare := func(ctx context.Context, step *requestAttempt) error {
+		if step.req.Kind != KindAccount {
+			return nil
+		}
+		target, m, err := e.targetDoc(ctx, step.state, step.req.Requester)
 		if err != nil {
-			return Change{}, err
+			return err
 		}
-		command := doc{
-			"type": "approve", "request": id, "scope": a.Scope, "role": a.Role,
-			"virtual_accounts": nonNil(a.VirtualAccounts), "contact": a.Contact,
-			"privileges": nonNilMap(a.Privileges), "justification": a.Justification, "message": a.Message,
-		}
-		putTime(command, "expires_at_ns", a.ExpiresAt)
-		in, err := e.requestInput(ctx, now, actor, state, req, command)
-		if err != nil {
-			return Change{}, err
-		}
-		var (
-			current  *Membership
-			proposed Membership
-		)
-		if req.Kind == KindAccount {
-			var target doc
-			if target, current, err = e.targetDoc(ctx, state, req.Requester); err != nil {
-				return Change{}, err
-			}
-			proposed = approvedMembership(current, req, a, actor, now)
-			target["proposed"] = memberDoc(proposed)
-			in["target"] = target
-		}
-		v, err := e.decide(ctx, p, in)
-		if err != nil {
-			return Change{}, err
-		}
-		redact = v.Redact
-		out = decided(req, StatusGranted, actor, a.Message, now)
-		change := Change{Versions: map[string]uint64{req.Account: state.Version}}
+		current, proposed = m, approvedMembership(m, step.req, a, actor, step.now)
+		target["proposed"] = memberDoc(proposed)
+		step.in["target"] = target
+		return nil
+	}
+	return e.onRequest(ctx, actor, id, command, prepare, func(ctx context.Context, step *requestAttempt) (AccessRequest, Change, error) {
+		req, p, now := step.req, step.p, step.now
+		out := decided(req, StatusGranted, actor, a.Message, now)
+		change := Change{Versions: map[string]uint64{req.Account: step.state.Version}}
 		switch req.Kind {
 		case KindAccount:
 			change.Members = []Membership{proposed}
@@ -175,19 +215,19 @@ func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (Acc
 		case KindTenant:
 			out.ExpiresAt = a.ExpiresAt
 			grant := Grant{Request: id, GrantedBy: actor, ExpiresAt: a.ExpiresAt}
-			if change.Grants, err = e.tenantGrants(ctx, out, &grant); err != nil {
-				return Change{}, err
+			grants, err := e.tenantGrants(ctx, out, &grant)
+			if err != nil {
+				return out, Change{}, err
 			}
-			change.ExclusiveTenants = []string{req.Account}
+			change.Grants, change.ExclusiveTenants = grants, []string{req.Account}
 		default:
-			return Change{}, fmt.Errorf("%w: request %s has unknown kind %q", ErrInvalid, id, req.Kind)
+			return out, Change{}, fmt.Errorf("%w: request %s has unknown kind %q", ErrInvalid, id, req.Kind)
 		}
 		change.Requests = []AccessRequest{out}
 		change.Audit = append(change.Audit, requestAudit(p, now, actor, ActionRequestGranted, &req, &out, a.Message)...)
 		change.Events = append(change.Events, event(now, EventRequestGranted, req.Account, recipients(out), doc{"request": out, "message": a.Message}))
-		return change, nil
+		return out, change, nil
 	})
-	return redacted(out, actor, redact), err
 }
 
 // approvedMembership is the membership an approval leaves the requester
@@ -266,38 +306,20 @@ func (e *Engine) Deny(ctx context.Context, actor, id string, d Denial) (AccessRe
 	if err := checkText("message", d.Message); err != nil {
 		return AccessRequest{}, err
 	}
-	var (
-		out    AccessRequest
-		redact []string
-	)
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
-		state, req, err := e.loadRequest(ctx, id)
-		if err != nil {
-			return Change{}, err
-		}
-		in, err := e.requestInput(ctx, now, actor, state, req, doc{
-			"type": "deny", "request": id, "reason_code": d.ReasonCode, "message": d.Message,
-		})
-		if err != nil {
-			return Change{}, err
-		}
-		v, err := e.decide(ctx, p, in)
-		if err != nil {
-			return Change{}, err
-		}
-		redact = v.Redact
-		out = decided(req, StatusDenied, actor, d.Message, now)
+	command := doc{"type": "deny", "request": id, "reason_code": d.ReasonCode, "message": d.Message}
+	return e.onRequest(ctx, actor, id, command, nil, func(_ context.Context, step *requestAttempt) (AccessRequest, Change, error) {
+		req := step.req
+		out := decided(req, StatusDenied, actor, d.Message, step.now)
 		out.ReasonCode = d.ReasonCode
-		return Change{
-			Versions: map[string]uint64{req.Account: state.Version},
+		return out, Change{
+			Versions: map[string]uint64{req.Account: step.state.Version},
 			Requests: []AccessRequest{out},
-			Audit:    requestAudit(p, now, actor, ActionRequestDenied, &req, &out, reasonText(d)),
-			Events: []Event{event(now, EventRequestDenied, req.Account, recipients(out), doc{
+			Audit:    requestAudit(step.p, step.now, actor, ActionRequestDenied, &req, &out, reasonText(d)),
+			Events: []Event{event(step.now, EventRequestDenied, req.Account, recipients(out), doc{
 				"request": out, "reason_code": d.ReasonCode, "message": d.Message,
 			})},
 		}, nil
 	})
-	return redacted(out, actor, redact), err
 }
 
 // reasonText is a denial's reason for the audit trail.
@@ -320,44 +342,27 @@ func (e *Engine) SetRequestExpiry(ctx context.Context, actor, id string, at *tim
 	if err := checkID("id", id); err != nil {
 		return AccessRequest{}, err
 	}
-	var (
-		out    AccessRequest
-		redact []string
-	)
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
-		state, req, err := e.loadRequest(ctx, id)
-		if err != nil {
-			return Change{}, err
-		}
-		command := doc{"type": "set_request_expiry", "request": id}
-		putTime(command, "expires_at_ns", at)
-		in, err := e.requestInput(ctx, now, actor, state, req, command)
-		if err != nil {
-			return Change{}, err
-		}
-		v, err := e.decide(ctx, p, in)
-		if err != nil {
-			return Change{}, err
-		}
-		redact = v.Redact
-		out = req
+	command := doc{"type": "set_request_expiry", "request": id}
+	putTime(command, "expires_at_ns", at)
+	return e.onRequest(ctx, actor, id, command, nil, func(ctx context.Context, step *requestAttempt) (AccessRequest, Change, error) {
+		req := step.req
+		out := req
 		out.ExpiresAt = at
 		grant := Grant{Request: id, GrantedBy: req.DecidedBy, ExpiresAt: at}
 		grants, err := e.tenantGrants(ctx, out, &grant)
 		if err != nil {
-			return Change{}, err
+			return out, Change{}, err
 		}
-		return Change{
-			Versions: map[string]uint64{req.Account: state.Version},
+		return out, Change{
+			Versions: map[string]uint64{req.Account: step.state.Version},
 			Requests: []AccessRequest{out},
 			Grants:   grants,
-			Audit:    requestAudit(p, now, actor, ActionRequestExpiryChanged, &req, &out, ""),
-			Events: []Event{event(now, EventRequestExpiryChanged, req.Account, recipients(out), doc{
+			Audit:    requestAudit(step.p, step.now, actor, ActionRequestExpiryChanged, &req, &out, ""),
+			Events: []Event{event(step.now, EventRequestExpiryChanged, req.Account, recipients(out), doc{
 				"request": out, "expires_at": at,
 			})},
 		}, nil
 	})
-	return redacted(out, actor, redact), err
 }
 
 // Revoke ends a granted request before its time: a tenant request's grants
@@ -374,38 +379,29 @@ func (e *Engine) Revoke(ctx context.Context, actor, id, message string) (AccessR
 	if err := checkText("message", message); err != nil {
 		return AccessRequest{}, err
 	}
-	var (
-		out    AccessRequest
-		redact []string
-	)
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
-		state, req, err := e.loadRequest(ctx, id)
-		if err != nil {
-			return Change{}, err
-		}
-		in, err := e.requestInput(ctx, now, actor, state, req, doc{"type": "revoke", "request": id, "message": message})
-		if err != nil {
-			return Change{}, err
-		}
-		granted := member(state, req.Requester)
+	var granted *Membership
+	prepare := func(_ context.Context, step *requestAttempt) error {
+		req := step.req
+		// An account request's membership goes with it while it still comes from it.
+		granted = member(step.state, req.Requester)
 		if req.Kind != KindAccount || granted == nil || granted.Request != id {
 			granted = nil
 		}
 		if granted != nil {
-			in["target"] = doc{"id": req.Requester, "membership": memberDoc(*granted)}
+			step.in["target"] = doc{"id": req.Requester, "membership": memberDoc(*granted)}
 		}
-		v, err := e.decide(ctx, p, in)
-		if err != nil {
-			return Change{}, err
-		}
-		redact = v.Redact
-		out = req
+		return nil
+	}
+	command := doc{"type": "revoke", "request": id, "message": message}
+	return e.onRequest(ctx, actor, id, command, prepare, func(ctx context.Context, step *requestAttempt) (AccessRequest, Change, error) {
+		req, p, now := step.req, step.p, step.now
+		out := req
 		out.Status = StatusRevoked
 		if message != "" {
 			out.Message = message
 		}
 		change := Change{
-			Versions: map[string]uint64{req.Account: state.Version},
+			Versions: map[string]uint64{req.Account: step.state.Version},
 			Requests: []AccessRequest{out},
 			Audit:    requestAudit(p, now, actor, ActionRequestRevoked, &req, &out, message),
 			Events: []Event{event(now, EventRequestRevoked, req.Account, recipients(out), doc{
@@ -413,15 +409,16 @@ func (e *Engine) Revoke(ctx context.Context, actor, id, message string) (AccessR
 			})},
 		}
 		if req.Kind == KindTenant {
-			if change.Grants, err = e.tenantGrants(ctx, out, nil); err != nil {
-				return Change{}, err
+			grants, err := e.tenantGrants(ctx, out, nil)
+			if err != nil {
+				return out, Change{}, err
 			}
+			change.Grants = grants
 		}
 		if granted != nil {
 			change.RemovedMembers = []MemberRef{{Account: req.Account, User: req.Requester}}
 			change.Audit = append(change.Audit, audit(p, now, req.Account, actor, ActionMemberRemoved, req.Requester, granted, nil, message))
 		}
-		return change, nil
+		return out, change, nil
 	})
-	return redacted(out, actor, redact), err
 }
