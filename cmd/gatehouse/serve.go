@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -31,6 +32,12 @@ func newServeCommand(cfg *Config) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.Validate(); err != nil {
 				return err
+			}
+			if _, set := os.LookupEnv("GOGC"); !set {
+				// Each uncached decision allocates ~35 KB of short-lived OPA
+				// values over a live heap of a few MB: collecting less often
+				// cuts 10-15% of decision time (BenchmarkDecideEmbedded).
+				debug.SetGCPercent(400)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
