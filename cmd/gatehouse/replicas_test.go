@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -260,4 +261,39 @@ func TestPushedPolicyReachesEveryReplica(t *testing.T) {
 	assert.Equal(t, "store revision "+builtin+" by ops", status.Policy.Source)
 	assert.True(t, status.Policy.FollowsStore)
 	assert.Equal(t, "ok", status.Store)
+
+	// Issue 4, point 6: B counted the activations it followed, the decisions
+	// it made and the store calls behind them.
+	metrics := get(t, b.url+"/metrics")
+	assert.GreaterOrEqual(t, metricValue(t, metrics, `gatehouse_policy_reloads_total{outcome="success"}`), 2.0, "push and rollback")
+	assert.GreaterOrEqual(t, metricValue(t, metrics, `gatehouse_decisions_total{result="allow"}`), 1.0)
+	assert.GreaterOrEqual(t, metricValue(t, metrics, `gatehouse_decisions_total{result="deny"}`), 1.0)
+	assert.Positive(t, metricValue(t, metrics, `gatehouse_store_calls_total{op="snapshot",outcome="ok"}`))
+	assert.Equal(t, 0.0, metricValue(t, metrics, `gatehouse_policy_reloads_total{outcome="failure"}`))
+}
+
+// get returns the body of a GET that must answer 200.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(body)
+}
+
+// metricValue reads one series from Prometheus text output.
+func metricValue(t *testing.T, text, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			require.NoError(t, err, line)
+			return v
+		}
+	}
+	t.Fatalf("no series %s in /metrics", series)
+	return 0
 }

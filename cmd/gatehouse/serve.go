@@ -62,6 +62,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		Help: "Policy reloads by outcome (success, failure, unchanged).",
 	}, []string{"outcome"})
 	reg.MustRegister(reloads)
+	for _, outcome := range []string{engine.ReloadSuccess, engine.ReloadFailure, engine.ReloadUnchanged} {
+		reloads.WithLabelValues(outcome) // exported at zero before the first reload
+	}
 	engOpts := []engine.Option{
 		engine.WithLogger(log),
 		engine.WithSystemAdmins(cfg.SystemAdmins...),
@@ -139,6 +142,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			Help: "Webhook delivery attempts by outcome (ok, failed).",
 		}, []string{"outcome"})
 		reg.MustRegister(deliveries)
+		deliveries.WithLabelValues("ok")
+		deliveries.WithLabelValues("failed")
 		observe := func(_ string, ok bool) {
 			deliveries.WithLabelValues(map[bool]string{true: "ok", false: "failed"}[ok]).Inc()
 		}
