@@ -6,7 +6,9 @@ cat <<MSG
 gatehouse demo: embedded store with testdata/demo.json, listening on http://$addr
 
 Ask a decision (no token needed):
+  # allow: alice is account_admin of acme
   curl -s http://$addr/v1/decisions -d '{"subject":"alice","action":"manage","resource":{"account":"acme"}}'
+  # deny: bob's va_user role is on acme-emea, not acme-us
   curl -s http://$addr/v1/decisions -d '{"subject":"bob","action":"use","resource":{"account":"acme","virtual_account":"acme-us"}}'
 
 Admin endpoints need a token (system administrator: ops; account admins: alice, nina, tom, pooh):
