@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench load redis-server clean
+.PHONY: all build run test unit rego lint fuzz bench load load-opa redis-server clean
 
 all: build
 
@@ -52,6 +52,10 @@ bench:
 # load: wrk against /v1/decisions beside a trivial Gin route, in one run.
 load: build
 	scripts/load.sh
+
+# load-opa: the same decision through `opa run --server` and gatehouse, in one run.
+load-opa: build
+	scripts/load-vs-opa.sh
 
 redis-server:
 	@scripts/ensure-redis.sh
