@@ -45,6 +45,9 @@ type Store interface {
 	ListAudit(ctx context.Context, account, after string, limit int) ([]AuditRecord, error)
 	// ListEvents lists all events, oldest first, after cursor.
 	ListEvents(ctx context.Context, after string, limit int) ([]Event, error)
+	// ListEventsFor lists the events addressed to recipient (Event.To), oldest first, after cursor.
+	// Cursors are the same as ListEvents's: an event has one cursor in both listings.
+	ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]Event, error)
 
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error

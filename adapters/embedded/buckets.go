@@ -21,6 +21,7 @@ var (
 	bucketExpiries    = []byte("expiries")
 	bucketAudit       = []byte("audit")
 	bucketEvents      = []byte("events")
+	bucketEventsTo    = []byte("events_by_recipient")
 	bucketPolicies    = []byte("policies")
 	bucketPolicyLog   = []byte("policies_by_time")
 	bucketPolicyState = []byte("policy_state")
@@ -33,7 +34,7 @@ func createBuckets(tx *bolt.Tx) error {
 	for _, name := range [][]byte{
 		bucketUsers, bucketAccounts, bucketVersions, bucketMembers,
 		bucketRequests, bucketByAccount, bucketByRequester, bucketGrants,
-		bucketExclusive, bucketExpiries, bucketAudit, bucketEvents,
+		bucketExclusive, bucketExpiries, bucketAudit, bucketEvents, bucketEventsTo,
 		bucketPolicies, bucketPolicyLog, bucketPolicyState, bucketLeases, bucketCursors,
 	} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {

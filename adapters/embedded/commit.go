@@ -262,9 +262,10 @@ func appendAudit(tx *bolt.Tx, c engine.Change) error {
 	return nil
 }
 
-// appendEvents appends events under their sequence number.
+// appendEvents appends events under their sequence number, and indexes
+// each under (recipient) + that sequence number for each of its recipients.
 func appendEvents(tx *bolt.Tx, c engine.Change) error {
-	b := tx.Bucket(bucketEvents)
+	b, byRecipient := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsTo)
 	for _, ev := range c.Events {
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -273,6 +274,11 @@ func appendEvents(tx *bolt.Tx, c engine.Change) error {
 		ev.Cursor = ""
 		if err := putJSON(b, seqKey(seq), ev); err != nil {
 			return err
+		}
+		for _, to := range ev.To {
+			if err := byRecipient.Put(join(compoundKey(to), seqKey(seq)), nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

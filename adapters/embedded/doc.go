@@ -29,6 +29,7 @@
 //	expiries               instant kind (account, id)    -> engine.Expiry
 //	audit                  (account) sequence            -> engine.AuditRecord without cursor
 //	events                 sequence                      -> engine.Event without cursor
+//	events_by_recipient    (recipient) sequence          -> empty; sequence = the event's key in events
 //	policies               revision id                   -> engine.PolicyRevision with its files
 //	policies_by_time       instant revision id           -> engine.PolicyRevision without files; instant = CreatedAt
 //	policy_state           "active"                      -> engine.PolicyActivation
@@ -45,7 +46,11 @@
 // grants[(account, subject)]. ListMembers and AccountState walk the members
 // prefix (account); request listings walk an index prefix backwards, newest
 // first. Audit and event cursors are the sequence number as 20 decimal
-// digits.
+// digits. ListEventsFor walks the events_by_recipient prefix (recipient),
+// which Commit writes in the same transaction as the event, once per
+// recipient in Event.To, and reads each event from events: an event has the
+// same cursor in ListEvents and ListEventsFor, and a user's listing costs
+// what it returns, however many events others received.
 //
 // # Policies and workers
 //

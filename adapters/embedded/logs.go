@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,7 +16,7 @@ import (
 // the cursor ("" is the start), at most limit when limit is positive.
 func (s *Store) ListAudit(ctx context.Context, account, after string, limit int) ([]engine.AuditRecord, error) {
 	var out []engine.AuditRecord
-	err := s.listLog(ctx, bucketAudit, compoundKey(account), after, limit, func(cursor string, k, v []byte) error {
+	err := s.listLog(ctx, bucketAudit, compoundKey(account), after, limit, func(_ *bolt.Tx, cursor string, k, v []byte) error {
 		var rec engine.AuditRecord
 		if err := decode(k, v, &rec); err != nil {
 			return err
@@ -31,7 +32,7 @@ func (s *Store) ListAudit(ctx context.Context, account, after string, limit int)
 // the start), at most limit when limit is positive.
 func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engine.Event, error) {
 	var out []engine.Event
-	err := s.listLog(ctx, bucketEvents, nil, after, limit, func(cursor string, k, v []byte) error {
+	err := s.listLog(ctx, bucketEvents, nil, after, limit, func(_ *bolt.Tx, cursor string, k, v []byte) error {
 		var ev engine.Event
 		if err := decode(k, v, &ev); err != nil {
 			return err
@@ -43,9 +44,34 @@ func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engi
 	return out, err
 }
 
+// ListEventsFor lists the events addressed to recipient oldest first,
+// starting after the cursor ("" is the start), at most limit when limit is
+// positive. It walks the recipient's prefix of events_by_recipient, so its
+// cost does not grow with the events addressed to others.
+func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]engine.Event, error) {
+	var out []engine.Event
+	prefix := compoundKey(recipient)
+	err := s.listLog(ctx, bucketEventsTo, prefix, after, limit, func(tx *bolt.Tx, cursor string, k, _ []byte) error {
+		key := k[len(prefix):]
+		var ev engine.Event
+		found, err := getJSON(tx.Bucket(bucketEvents), key, &ev)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("embedded: event %s indexed for %q is missing", cursor, recipient)
+		}
+		ev.Cursor = cursor
+		out = append(out, ev)
+		return nil
+	})
+	return out, err
+}
+
 // listLog walks the keys prefix + sequence number of bucket from the one
-// after the cursor, calling fn with each record and its cursor.
-func (s *Store) listLog(ctx context.Context, bucket, prefix []byte, after string, limit int, fn func(cursor string, k, v []byte) error) error {
+// after the cursor, calling fn with the transaction, each record and its
+// cursor.
+func (s *Store) listLog(ctx context.Context, bucket, prefix []byte, after string, limit int, fn func(tx *bolt.Tx, cursor string, k, v []byte) error) error {
 	seq, err := parseCursor(after)
 	if err != nil {
 		return err
@@ -60,7 +86,7 @@ func (s *Store) listLog(ctx context.Context, bucket, prefix []byte, after string
 			if limit > 0 && n == limit {
 				break
 			}
-			if err := fn(formatCursor(binary.BigEndian.Uint64(k[len(prefix):])), k, v); err != nil {
+			if err := fn(tx, formatCursor(binary.BigEndian.Uint64(k[len(prefix):])), k, v); err != nil {
 				return err
 			}
 			n++

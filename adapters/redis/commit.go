@@ -22,6 +22,10 @@ const (
 	eventField = "event"
 )
 
+// xaddSameID is commit.lua's XADD with the entry id the previous XADD got:
+// it copies an event to a recipient's stream under its global cursor.
+const xaddSameID = "XADDSAMEID"
+
 // Commit applies change in one Lua script, so that the version check, the
 // state, the audit records and the events are one atomic unit (R40): when
 // any version differs from change.Versions nothing is written and the error
@@ -29,7 +33,8 @@ const (
 // back to EVAL when Redis does not know it (after a restart, say).
 //
 // Audit records and events are appended to their streams by XADD inside the
-// script; the stream entry id becomes their Cursor. Ids that would name a
+// script; the stream entry id becomes their Cursor. Each event is also
+// appended, under the same id, to the stream of each of its recipients. Ids that would name a
 // key (user, account, member, request, tenant, audit account) must not be
 // empty: that is an error wrapping engine.ErrInvalid and nothing is written.
 func (s *Store) Commit(ctx context.Context, change engine.Change) error {
@@ -124,12 +129,29 @@ func (s *Store) batch(change engine.Change) (*batch, error) {
 	}
 	for _, ev := range change.Events {
 		ev.Cursor = ""
-		b.write("XADD", k.events(), "*", eventField, w.encode(ev))
+		data := w.encode(ev)
+		b.write("XADD", k.events(), "*", eventField, data)
+		for _, to := range distinct(ev.To) {
+			b.write(xaddSameID, k.userEvents(to), eventField, data)
+		}
 	}
 	if w.err != nil {
 		return nil, w.err
 	}
 	return b, nil
+}
+
+// distinct returns ids without repeats, in the order they first appear.
+func distinct(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // writer appends writes to a batch and keeps the first encoding error.

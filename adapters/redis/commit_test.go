@@ -117,6 +117,15 @@ func TestCursorsAreStreamIDs(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 	assert.Equal(t, entries[0].ID, events[0].Cursor)
+
+	mine, err := c.XRange(t.Context(), "gh:{u:u}:events", "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, mine, 1)
+	assert.Equal(t, entries[0].ID, mine[0].ID, "the recipient's copy keeps the global id")
+	events, err = s.ListEventsFor(t.Context(), "u", "", 0)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	assert.Equal(t, entries[0].ID, events[0].Cursor)
 }
 
 func TestMalformedCursorIsInvalid(t *testing.T) {
@@ -126,6 +135,8 @@ func TestMalformedCursorIsInvalid(t *testing.T) {
 			_, err := s.ListAudit(t.Context(), "acme", cursor, 0)
 			require.ErrorIs(t, err, engine.ErrInvalid)
 			_, err = s.ListEvents(t.Context(), cursor, 0)
+			require.ErrorIs(t, err, engine.ErrInvalid)
+			_, err = s.ListEventsFor(t.Context(), "u", cursor, 0)
 			require.ErrorIs(t, err, engine.ErrInvalid)
 		})
 	}

@@ -20,6 +20,7 @@
 //
 //	gh:{u:<u>}:user       string  the engine.User
 //	gh:{u:<u>}:requests   hash    request id -> account id: the requester's index
+//	gh:{u:<u>}:events     stream  field "event": each engine.Event addressed to <u>; entry id = its id in gh:events
 //
 // Global keys, four of them:
 //
@@ -40,7 +41,11 @@
 //
 // Commit runs one Lua script (commit.lua) that checks every version in
 // Change.Versions, then applies every write, appends audit records and
-// events with XADD and increments the versions. Redis runs a script alone,
+// events with XADD and increments the versions. Each event is then copied,
+// by XADD with the id the global stream gave it, to the events stream of
+// each distinct recipient in Event.To: global ids only grow, so the copy is
+// always a valid next id there, and ListEventsFor reads one user's stream
+// (XRANGE after the cursor, COUNT limit) with the cursors ListEvents shows. Redis runs a script alone,
 // so a command's state, audit records and event land together or not at all
 // (R40), and a change decided on a stale version writes nothing and returns
 // engine.ErrConflict (R11, R25).

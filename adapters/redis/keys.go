@@ -26,6 +26,7 @@ func (k keys) audit(id string) string     { return k.accountKey(id, "audit") }
 
 func (k keys) user(id string) string         { return k.userKey(id, "user") }
 func (k keys) userRequests(id string) string { return k.userKey(id, "requests") }
+func (k keys) userEvents(id string) string   { return k.userKey(id, "events") }
 
 // Global keys.
 func (k keys) requestIndex() string { return k.prefix + ":requests" }

@@ -50,6 +50,10 @@ func storeCalls(change engine.Change) map[string]func(ctx context.Context, s *re
 			_, err := s.ListEvents(ctx, "", 10)
 			return err
 		},
+		"ListEventsFor": func(ctx context.Context, s *redisstore.Store) error {
+			_, err := s.ListEventsFor(ctx, "u", "", 10)
+			return err
+		},
 	}
 }
 

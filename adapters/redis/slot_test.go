@@ -33,13 +33,15 @@ func fullChange(account, user string) engine.Change {
 		}},
 		ExclusiveTenants: []string{account},
 		Audit:            []engine.AuditRecord{{ID: "au-" + account, Account: account, Action: "tenant.grant", At: now}},
-		Events:           []engine.Event{{ID: "ev-" + account, Type: "request.granted", Account: account, At: now}},
+		Events: []engine.Event{{
+			ID: "ev-" + account, Type: "request.granted", Account: account, At: now, To: []string{user},
+		}},
 	}
 }
 
 // TestAccountKeysShareOneSlot: every key of one account hashes to one slot,
-// whatever the account id holds, as the real Redis Cluster rule computes it
-// (CLUSTER KEYSLOT on a cluster-enabled server).
+// and every key of one user to one slot, whatever the id holds, as the real
+// Redis Cluster rule computes it (CLUSTER KEYSLOT on a cluster-enabled server).
 func TestAccountKeysShareOneSlot(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv)
@@ -73,6 +75,15 @@ func TestAccountKeysShareOneSlot(t *testing.T) {
 					assert.Contains(t, keys, key, "the Store writes %s", key)
 				}
 				assert.Equal(t, want, slot(key), key)
+			}
+			user := "user-of-" + a
+			wantUser := slot("gh:{u:" + user + "}:user")
+			for _, part := range []string{"user", "requests", "events"} {
+				key := "gh:{u:" + user + "}:" + part
+				if a != "" {
+					assert.Contains(t, keys, key, "the Store writes %s", key)
+				}
+				assert.Equal(t, wantUser, slot(key), key)
 			}
 		})
 	}

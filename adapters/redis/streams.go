@@ -32,6 +32,18 @@ func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engi
 	return decodeEntries[engine.Event](entries, eventField, func(e *engine.Event, c string) { e.Cursor = c })
 }
 
+// ListEventsFor lists the events addressed to recipient oldest first, after
+// the event whose Cursor is after, at most limit of them (all when limit <=
+// 0). It reads the recipient's own stream, whose entries carry their ids in
+// the global one, so its cost does not grow with the events of others.
+func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]engine.Event, error) {
+	entries, err := s.readStream(ctx, s.keys.userEvents(recipient), after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEntries[engine.Event](entries, eventField, func(e *engine.Event, c string) { e.Cursor = c })
+}
+
 func (s *Store) readStream(ctx context.Context, key, after string, limit int) ([]redis.XMessage, error) {
 	start := "-"
 	if after != "" {

@@ -44,7 +44,7 @@ func Wrap(next engine.Store, reg prometheus.Registerer) *Store {
 	s := &Store{next: next, ops: map[string]*op{}}
 	for _, name := range []string{
 		"snapshot", "account_state", "commit", "get_user", "get_account", "get_member", "list_members",
-		"get_request", "list_requests", "due_expiries", "list_audit", "list_events", "ping",
+		"get_request", "list_requests", "due_expiries", "list_audit", "list_events", "list_events_for", "ping",
 		"save_policy", "get_policy", "list_policies", "activate_policy", "active_policy", "watch_policy",
 		"acquire_lease", "get_cursor", "set_cursor",
 	} {
@@ -172,6 +172,14 @@ func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engi
 	start := time.Now()
 	v, err := s.next.ListEvents(ctx, after, limit)
 	s.observe("list_events", start, err)
+	return v, err
+}
+
+// ListEventsFor implements engine.Store.
+func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]engine.Event, error) {
+	start := time.Now()
+	v, err := s.next.ListEventsFor(ctx, recipient, after, limit)
+	s.observe("list_events_for", start, err)
 	return v, err
 }
 

@@ -37,12 +37,16 @@ func TestCallsAreCountedByOutcome(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, w.Commit(t.Context(), engine.Change{Versions: map[string]uint64{"acme": 0}, Accounts: []engine.Account{{ID: "acme"}}}))
 	require.ErrorIs(t, w.Commit(t.Context(), engine.Change{Versions: map[string]uint64{"acme": 0}}), engine.ErrConflict)
+	events, err := w.ListEventsFor(t.Context(), "alice", "", 0)
+	require.NoError(t, err)
+	assert.Empty(t, events)
 
 	expect := map[[2]string]float64{
 		{"get_user", "not_found"}: 1,
 		{"snapshot", "ok"}:        1,
 		{"commit", "ok"}:          1,
 		{"commit", "conflict"}:    1,
+		{"list_events_for", "ok"}: 1,
 	}
 	families, err := reg.Gather()
 	require.NoError(t, err)

@@ -122,3 +122,85 @@ func testEvents(t *testing.T, s engine.Store) {
 		assert.Equal(t, []string{"e4", "e5"}, eventIDs(got))
 	})
 }
+
+// testEventsFor: each recipient lists exactly the events addressed to it
+// (Event.To), oldest first, with the cursors ListEvents gives them, so that
+// either listing's cursor pages the other; an event naming a recipient twice
+// lists once, and a refused commit indexes nothing (R42, R43).
+func testEventsFor(t *testing.T, s engine.Store) {
+	event := func(id string, minute int, to ...string) engine.Event {
+		return engine.Event{
+			ID: id, Type: "request.created", Account: "acme", At: at(minute), To: to,
+			Data: rawJSON(t, map[string]any{"request": "r-" + id}),
+		}
+	}
+	commit(t, s, engine.Change{Events: []engine.Event{event("e1", 1, "alice", "bob"), event("e2", 1, "bob")}})
+	commit(t, s, engine.Change{Events: []engine.Event{event("e3", 2), event("e4", 2, "carol", "alice", "alice")}})
+	commit(t, s, engine.Change{Events: []engine.Event{event("e5", 3, "bob")}})
+	err := s.Commit(t.Context(), engine.Change{
+		Versions: map[string]uint64{"nowhere": 1},
+		Events:   []engine.Event{event("refused", 4, "alice", "dave")},
+	})
+	require.ErrorIs(t, err, engine.ErrConflict)
+
+	all, err := s.ListEvents(t.Context(), "", 0)
+	require.NoError(t, err)
+	require.Equal(t, []string{"e1", "e2", "e3", "e4", "e5"}, eventIDs(all))
+	byID := make(map[string]engine.Event, len(all))
+	for _, ev := range all {
+		byID[ev.ID] = ev
+	}
+
+	recipients := []struct {
+		name      string
+		recipient string
+		want      []string
+	}{
+		{"two recipients, two commits", "alice", []string{"e1", "e4"}},
+		{"several events of one commit", "bob", []string{"e1", "e2", "e5"}},
+		{"named twice, listed once", "carol", []string{"e4"}},
+		{"only in a refused commit", "dave", []string{}},
+		{"unknown recipient", "nobody", []string{}},
+	}
+	for _, tc := range recipients {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListEventsFor(t.Context(), tc.recipient, "", 0)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, eventIDs(got))
+			for _, ev := range got {
+				assert.Equal(t, byID[ev.ID].Cursor, ev.Cursor, "cursor of %s", ev.ID)
+				assert.Equal(t, normEvent(byID[ev.ID]), normEvent(ev), "event %s", ev.ID)
+			}
+		})
+	}
+
+	bob, err := s.ListEventsFor(t.Context(), "bob", "", 0)
+	require.NoError(t, err)
+	require.Len(t, bob, 3)
+	pages := []struct {
+		name  string
+		after string
+		limit int
+		want  []string
+	}{
+		{"first page", "", 2, []string{"e1", "e2"}},
+		{"after the first", bob[0].Cursor, 1, []string{"e2"}},
+		{"after the second, no limit", bob[1].Cursor, 0, []string{"e5"}},
+		{"after the last", bob[2].Cursor, 5, []string{}},
+		{"after a global cursor not addressed to bob", byID["e3"].Cursor, 0, []string{"e5"}},
+	}
+	for _, tc := range pages {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListEventsFor(t.Context(), "bob", tc.after, tc.limit)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, eventIDs(got))
+		})
+	}
+
+	t.Run("events appended after a cursor follow it", func(t *testing.T) {
+		commit(t, s, engine.Change{Events: []engine.Event{event("e6", 5, "alice"), event("e7", 5, "bob")}})
+		got, err := s.ListEventsFor(t.Context(), "bob", bob[2].Cursor, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"e7"}, eventIDs(got))
+	})
+}

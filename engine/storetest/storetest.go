@@ -20,6 +20,7 @@ import (
 //   - ListRequests wants exactly one of Account and Requester, else ErrInvalid;
 //   - DueExpiries lists the earliest expiries first;
 //   - a member both written and removed by one change ends up removed;
+//   - an event naming a recipient twice in To lists once in ListEventsFor;
 //   - policy revisions with equal CreatedAt list by Revision, descending;
 //   - a revision, activation or cursor without a name, and a lease without
 //     name or holder or shorter than a millisecond, wrap ErrInvalid.
@@ -43,6 +44,7 @@ func Run(t *testing.T, newStore func(tb testing.TB) engine.Store) {
 		{"AccountState", testAccountState},
 		{"Audit", testAudit},
 		{"Events", testEvents},
+		{"EventsFor", testEventsFor},
 		{"DueExpiries", testDueExpiries},
 		{"PolicyRevisions", testPolicyRevisions},
 		{"PoliciesEmpty", testPoliciesEmpty},
