@@ -192,7 +192,11 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 		if key, ok = cache.key(p.Revision, req, snap); !ok {
 			cache = nil
 		} else if a, hit := cache.get(key, now); hit {
-			d.Allow, d.Reasons, d.Grant = a.allow, slices.Clone(a.reasons), a.grant
+			d.Allow, d.Reasons = a.allow, slices.Clone(a.reasons)
+			if a.grant != nil {
+				g := *a.grant
+				d.Grant = &g
+			}
 			return nil
 		}
 	}
