@@ -212,7 +212,7 @@ func (t *explainTracer) explanation(ctx context.Context, input ast.Value) Explan
 	data := t.baseData(ctx)
 	var x Explanation
 	for rule := range t.fired {
-		fr := FiredRule{Rule: rule.Path().String()}
+		fr := FiredRule{Rule: rule.Ref().String()} // compiled: data.<package>.<rule>
 		if loc := rule.Location; loc != nil {
 			fr.File, fr.Line = loc.File, loc.Row
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/engine"
@@ -118,8 +117,4 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))
 	}
 	return errors.Join(errs...)
-}
-
-func (c *Config) serverURL(path string) string {
-	return strings.TrimRight(c.Server, "/") + path
 }
