@@ -4,25 +4,10 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
+	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/cobra"
 )
-
-// memberView is a membership as the API returns it.
-type memberView struct {
-	Account       string            `json:"account"`
-	User          string            `json:"user"`
-	Roles         []string          `json:"roles"`
-	VARoles       map[string]string `json:"va_roles,omitempty"`
-	Contact       string            `json:"contact,omitempty"`
-	Privileges    map[string]string `json:"privileges,omitempty"`
-	Justification string            `json:"justification,omitempty"`
-	AddedBy       string            `json:"added_by"`
-	AddedAt       time.Time         `json:"added_at"`
-	ExpiresAt     *time.Time        `json:"expires_at,omitempty"`
-	Request       string            `json:"request,omitempty"`
-}
 
 // memberBody is the body of PUT /v1/accounts/{id}/members/{user}.
 type memberBody struct {
@@ -49,7 +34,7 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out struct {
-				Items []memberView `json:"items"`
+				Items []engine.Membership `json:"items"`
 			}
 			if err := newAPIClient(cfg).do(cmd.Context(), "GET", "/v1/accounts/"+url.PathEscape(args[0])+"/members", nil, &out); err != nil {
 				return err
@@ -84,7 +69,7 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 			if body.Roles == nil {
 				body.Roles = []string{}
 			}
-			var m memberView
+			var m engine.Membership
 			path := "/v1/accounts/" + url.PathEscape(args[0]) + "/members/" + url.PathEscape(args[1])
 			if err := newAPIClient(cfg).do(cmd.Context(), "PUT", path, body, &m); err != nil {
 				return err

@@ -6,28 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/cobra"
 )
-
-// requestView is an access request as the API returns it.
-type requestView struct {
-	ID             string     `json:"id"`
-	Kind           string     `json:"kind"`
-	Account        string     `json:"account"`
-	Requester      string     `json:"requester"`
-	Status         string     `json:"status"`
-	Justification  string     `json:"justification,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	DecidedBy      string     `json:"decided_by,omitempty"`
-	DecidedAt      *time.Time `json:"decided_at,omitempty"`
-	ReasonCode     string     `json:"reason_code,omitempty"`
-	Message        string     `json:"message,omitempty"`
-	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
-	Name           string     `json:"name,omitempty"`
-	RequestMessage string     `json:"request_message,omitempty"`
-	Partner        string     `json:"partner,omitempty"`
-	Users          []string   `json:"users,omitempty"`
-}
 
 func newRequestsCommand(cfg *Config) *cobra.Command {
 	var asJSON bool
@@ -39,10 +20,10 @@ func newRequestsCommand(cfg *Config) *cobra.Command {
 	cfg.bindClientFlags(cmd.PersistentFlags())
 
 	// show prints a list of requests as a table, or as a JSON array with --json.
-	show := func(cmd *cobra.Command, reqs ...requestView) error {
+	show := func(cmd *cobra.Command, reqs ...engine.AccessRequest) error {
 		if asJSON {
 			if reqs == nil {
-				reqs = []requestView{}
+				reqs = []engine.AccessRequest{}
 			}
 			return printJSON(cmd.OutOrStdout(), reqs)
 		}
@@ -55,7 +36,7 @@ func newRequestsCommand(cfg *Config) *cobra.Command {
 	}
 	// send posts body to path and shows the request that comes back.
 	send := func(cmd *cobra.Command, method, path string, body any) error {
-		var r requestView
+		var r engine.AccessRequest
 		if err := newAPIClient(cfg).do(cmd.Context(), method, path, body, &r); err != nil {
 			return err
 		}
@@ -87,7 +68,7 @@ func newRequestsCommand(cfg *Config) *cobra.Command {
 				q.Set("status", status)
 			}
 			var out struct {
-				Items []requestView `json:"items"`
+				Items []engine.AccessRequest `json:"items"`
 			}
 			if err := newAPIClient(cfg).do(cmd.Context(), "GET", path+"?"+q.Encode(), nil, &out); err != nil {
 				return err
@@ -227,7 +208,7 @@ func newExpiryCommand(send requestSender) *cobra.Command {
 	return cmd
 }
 
-func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, ...requestView) error) *cobra.Command {
+func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, ...engine.AccessRequest) error) *cobra.Command {
 	var name, message string
 	var assocs []string
 	cmd := &cobra.Command{
@@ -254,7 +235,7 @@ func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, ...requestVi
 				body.Associations = append(body.Associations, association{Users: strings.Split(users, ","), Tenants: strings.Split(tenants, ",")})
 			}
 			var out struct {
-				Requests []requestView `json:"requests"`
+				Requests []engine.AccessRequest `json:"requests"`
 			}
 			if err := newAPIClient(cfg).do(cmd.Context(), "POST", "/v1/tenant-access-requests", body, &out); err != nil {
 				return err
