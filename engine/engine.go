@@ -106,12 +106,9 @@ func (e *Engine) Store() Store { return e.store }
 // IsSystemAdmin reports whether subject is a configured system administrator.
 func (e *Engine) IsSystemAdmin(subject string) bool { return e.admins[subject] }
 
-// Ready reports why the engine cannot serve, or nil when it can: a policy
-// is loaded and the store answers.
+// Ready reports why the engine cannot serve, or nil when it can. A policy
+// is always loaded (New requires one), so that is whether the store answers.
 func (e *Engine) Ready(ctx context.Context) error {
-	if e.policy.Load() == nil {
-		return errors.New("no policy loaded")
-	}
 	if err := e.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
