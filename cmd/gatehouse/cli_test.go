@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/adapters/httpapi"
+)
+
+// seededDir is an embedded store holding the demo data.
+func seededDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := runGatehouse(t, "seed", "../../testdata/demo.json", "--data-dir", dir)
+	require.NoError(t, err, out)
+	assert.Equal(t, "seeded 5 accounts, 11 users, 9 members into the embedded store\n", out)
+	return dir
+}
+
+func decideOut(t *testing.T, args ...string) decisionAnswer {
+	t.Helper()
+	out, err := runGatehouse(t, append([]string{"decide"}, args...)...)
+	require.NoError(t, err, out)
+	var ans decisionAnswer
+	require.NoError(t, json.Unmarshal([]byte(out), &ans), out)
+	return ans
+}
+
+// decide answers from local data, from flags or a JSON file (R1, R2, R7).
+func TestDecideCommand(t *testing.T) {
+	dir := seededDir(t)
+
+	ans := decideOut(t, "--data-dir", dir, "--subject", "alice", "--action", "manage", "--account", "acme")
+	assert.True(t, ans.Allow, "%v", ans.Reasons)
+	assert.NotEmpty(t, ans.DecisionID)
+	assert.NotEmpty(t, ans.PolicyRevision)
+
+	question := filepath.Join(t.TempDir(), "question.json")
+	require.NoError(t, os.WriteFile(question, []byte(
+		`{"subject": "bob", "action": "use", "resource": {"account": "acme", "virtual_account": "acme-us"}}`), 0o600))
+	ans = decideOut(t, "--data-dir", dir, "--file", question)
+	assert.False(t, ans.Allow, "R2: bob's role is on acme-emea only")
+
+	_, err := runGatehouse(t, "decide", "--data-dir", dir, "--subject", "alice", "--action", "view")
+	require.ErrorContains(t, err, "resource.account", "R44: the missing field is named")
+
+	require.NoError(t, os.WriteFile(question, []byte(`{"subject": "bob", "verb": "use"}`), 0o600))
+	_, err = runGatehouse(t, "decide", "--data-dir", dir, "--file", question)
+	require.ErrorContains(t, err, `unknown field "verb"`)
+}
+
+// Every flag also reads GATEHOUSE_<FLAG> (API.md); a flag given wins.
+func TestFlagsReadTheEnvironment(t *testing.T) {
+	dir := seededDir(t)
+	t.Setenv("GATEHOUSE_DATA_DIR", dir)
+	assert.True(t, decideOut(t, "--subject", "alice", "--action", "manage", "--account", "acme").Allow)
+
+	t.Setenv("GATEHOUSE_DATA_DIR", t.TempDir())
+	assert.True(t, decideOut(t, "--data-dir", dir, "--subject", "alice", "--action", "manage", "--account", "acme").Allow,
+		"the flag wins over the environment")
+	assert.False(t, decideOut(t, "--subject", "alice", "--action", "manage", "--account", "acme").Allow,
+		"an empty store from the environment knows no alice")
+
+	t.Setenv("GATEHOUSE_STORE", "postgres")
+	_, err := runGatehouse(t, "serve")
+	require.ErrorContains(t, err, `--store must be embedded or redis, not "postgres"`)
+}
+
+// token mints a development JWT that the server's verifier accepts (R43).
+func TestTokenCommand(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	secret := "token-command-test-secret-0123456789abcdef"
+	require.NoError(t, os.WriteFile(secretFile, []byte(secret+"\n"), 0o600))
+
+	out, err := runGatehouse(t, "token", "--sub", "ops", "--jwt-hs256-secret-file", secretFile)
+	require.NoError(t, err)
+	verifier, err := httpapi.NewHS256Verifier([]byte(secret))
+	require.NoError(t, err)
+	sub, err := verifier.Verify(out[:len(out)-1])
+	require.NoError(t, err)
+	assert.Equal(t, "ops", sub)
+
+	_, err = runGatehouse(t, "token", "--sub", "ops")
+	require.ErrorContains(t, err, "--jwt-hs256-secret-file")
+	_, err = runGatehouse(t, "token", "--sub", "not an id", "--jwt-hs256-secret-file", secretFile)
+	require.ErrorContains(t, err, "--sub")
+	require.NoError(t, os.WriteFile(secretFile, []byte("short"), 0o600))
+	_, err = runGatehouse(t, "token", "--sub", "ops", "--jwt-hs256-secret-file", secretFile)
+	require.ErrorContains(t, err, "too short")
+}
+
+func TestVersionCommand(t *testing.T) {
+	out, err := runGatehouse(t, "version")
+	require.NoError(t, err)
+	assert.Regexp(t, `^gatehouse \S+\n$`, out)
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{name: "defaults", change: func(*Config) {}},
+		{name: "unknown store", change: func(c *Config) { c.Store = "mysql" }, want: "--store"},
+		{name: "bad address", change: func(c *Config) { c.Addr = "8280" }, want: "--addr"},
+		{name: "two JWT keys", change: func(c *Config) { c.JWTSecretFile, c.JWTPublicKeyFile = "a", "b" }, want: "not both"},
+		{name: "bad system admin", change: func(c *Config) { c.SystemAdmins = []string{"o p s"} }, want: "--system-admins"},
+		{name: "webhook not http", change: func(c *Config) { c.WebhookURLs, c.WebhookSecretFile = []string{"ftp://x"}, "s" }, want: "--webhook-url"},
+		{name: "webhook without secret", change: func(c *Config) { c.WebhookURLs = []string{"http://x"} }, want: "--webhook-secret-file"},
+		{name: "negative cache", change: func(c *Config) { c.DecisionCache = -1 }, want: "--decision-cache"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.change(cfg)
+			err := cfg.Validate()
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
