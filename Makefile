@@ -42,6 +42,7 @@ rego: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go mod tidy would change go.mod or go.sum: run go mod tidy"; exit 1; }
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
