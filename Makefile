@@ -31,8 +31,9 @@ run: build $(SECRET)
 # test: everything CI runs. Needs redis-server (installed from Debian when missing).
 test: redis-server lint rego unit fuzz
 
+# unit: every package's tests, results printed as each package finishes.
 unit:
-	$(GO) test $(GOFLAGS_TEST) ./...
+	@scripts/test-go.sh $(GOFLAGS_TEST)
 
 rego: build
 	$(BIN) policy fmt --check policies

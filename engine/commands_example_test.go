@@ -38,7 +38,7 @@ func ExampleEngine_Approve() {
 		fmt.Println(err)
 		return
 	}
-	e, err := engine.New(store, policy, engine.WithSystemAdmins("ops"))
+	e, err := engine.New(store, policy, engine.WithSystemAdmins("ops"), engine.WithDecisionTimeout(testDecisionTimeout))
 	if err != nil {
 		fmt.Println(err)
 		return

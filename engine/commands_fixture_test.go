@@ -16,6 +16,11 @@ import (
 	"github.com/gatehouse/gatehouse/policies"
 )
 
+// testDecisionTimeout is the decision deadline of the engines under test:
+// long enough that a cold evaluation under -race on a busy machine is never
+// cut short. Tests of the deadline itself set their own.
+const testDecisionTimeout = time.Minute
+
 // sysAdmin is the system administrator of every test engine (R32).
 const sysAdmin = "ops"
 
@@ -88,7 +93,7 @@ func openRedisStore(tb testing.TB, srv *redistest.Server) engine.Store {
 
 func newCommandEngine(tb testing.TB, store engine.Store, clk *fakeClock) *engine.Engine {
 	tb.Helper()
-	e, err := engine.New(store, commandTestPolicy(tb), engine.WithClock(clk.Now), engine.WithSystemAdmins(sysAdmin))
+	e, err := engine.New(store, commandTestPolicy(tb), engine.WithClock(clk.Now), engine.WithSystemAdmins(sysAdmin), engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(tb, err)
 	return e
 }

@@ -64,7 +64,7 @@ func seedDecisionData(tb testing.TB, s engine.Store) {
 func TestDecide(t *testing.T) {
 	store := openEmbedded(t)
 	seedDecisionData(t, store)
-	eng, err := engine.New(store, builtinPolicy(t), engine.WithClock(func() time.Time { return decisionNow }))
+	eng, err := engine.New(store, builtinPolicy(t), engine.WithClock(func() time.Time { return decisionNow }), engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(t, err)
 
 	tests := []struct {
@@ -115,7 +115,7 @@ func TestDecide(t *testing.T) {
 	})
 	t.Run("R7 expiry is judged at decision time, to the instant", func(t *testing.T) {
 		clock := decisionNow
-		eng, err := engine.New(store, eng.Policy(), engine.WithClock(func() time.Time { return clock }))
+		eng, err := engine.New(store, eng.Policy(), engine.WithClock(func() time.Time { return clock }), engine.WithDecisionTimeout(testDecisionTimeout))
 		require.NoError(t, err)
 		ask := engine.DecisionRequest{Subject: "tim", Action: "use", Resource: engine.Resource{Account: "acme"}}
 		clock = decisionNow.Add(time.Hour - time.Nanosecond)
@@ -135,7 +135,7 @@ func TestDecideFailsClosed(t *testing.T) {
 	t.Run("R45 store unavailable", func(t *testing.T) {
 		store := openEmbedded(t)
 		seedDecisionData(t, store)
-		eng, err := engine.New(store, builtinPolicy(t), engine.WithClock(func() time.Time { return decisionNow }))
+		eng, err := engine.New(store, builtinPolicy(t), engine.WithClock(func() time.Time { return decisionNow }), engine.WithDecisionTimeout(testDecisionTimeout))
 		require.NoError(t, err)
 		require.True(t, eng.Decide(t.Context(), ask).Allow)
 
@@ -161,7 +161,7 @@ func TestDecideFailsClosed(t *testing.T) {
 	})
 	t.Run("timeout", func(t *testing.T) {
 		store := openEmbedded(t)
-		eng, err := engine.New(store, builtinPolicy(t))
+		eng, err := engine.New(store, builtinPolicy(t), engine.WithDecisionTimeout(testDecisionTimeout))
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -171,7 +171,7 @@ func TestDecideFailsClosed(t *testing.T) {
 	})
 	t.Run("R44 malformed request is a deny naming the field", func(t *testing.T) {
 		store := openEmbedded(t)
-		eng, err := engine.New(store, builtinPolicy(t))
+		eng, err := engine.New(store, builtinPolicy(t), engine.WithDecisionTimeout(testDecisionTimeout))
 		require.NoError(t, err)
 		d := eng.Decide(t.Context(), engine.DecisionRequest{Subject: "alice", Action: "view"})
 		assert.False(t, d.Allow)
@@ -183,7 +183,7 @@ func assertDeniedBy(t *testing.T, files map[string][]byte, ask engine.DecisionRe
 	t.Helper()
 	p, err := engine.CompilePolicy(t.Context(), files, "test")
 	require.NoError(t, err)
-	eng, err := engine.New(openEmbedded(t), p)
+	eng, err := engine.New(openEmbedded(t), p, engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(t, err)
 	d := eng.Decide(t.Context(), ask)
 	assert.False(t, d.Allow)
@@ -221,7 +221,7 @@ func TestRevisionIsAContentHash(t *testing.T) {
 
 func TestQueryDataAPI(t *testing.T) {
 	store := openEmbedded(t)
-	eng, err := engine.New(store, builtinPolicy(t))
+	eng, err := engine.New(store, builtinPolicy(t), engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(t, err)
 
 	res, err := eng.Query(t.Context(), "gatehouse/config/max_secondary_contacts", nil)

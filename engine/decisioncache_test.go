@@ -35,7 +35,7 @@ func TestDecisionCacheIsExact(t *testing.T) {
 	newEngine := func(t *testing.T, p *engine.Policy, clock *time.Time) (*engine.Engine, engine.Store) {
 		store := openEmbedded(t)
 		seedDecisionData(t, store)
-		eng, err := engine.New(store, p, engine.WithDecisionCache(100), engine.WithClock(func() time.Time { return *clock }))
+		eng, err := engine.New(store, p, engine.WithDecisionCache(100), engine.WithClock(func() time.Time { return *clock }), engine.WithDecisionTimeout(testDecisionTimeout))
 		require.NoError(t, err)
 		return eng, store
 	}

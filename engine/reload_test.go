@@ -20,7 +20,7 @@ func newPolicyEngine(tb testing.TB, files map[string][]byte, opts ...engine.Opti
 	tb.Cleanup(func() { store.Close() })
 	p, err := engine.CompilePolicy(context.Background(), files, "test")
 	require.NoError(tb, err)
-	eng, err := engine.New(store, p, opts...)
+	eng, err := engine.New(store, p, append([]engine.Option{engine.WithDecisionTimeout(testDecisionTimeout)}, opts...)...)
 	require.NoError(tb, err)
 	return eng
 }

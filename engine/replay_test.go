@@ -120,7 +120,7 @@ func TestReplayStopsWhenTheStoreIsDown(t *testing.T) {
 	require.NoError(t, err)
 	p, err := engine.CompilePolicy(ctx, miniPolicy(), "mini")
 	require.NoError(t, err)
-	eng, err := engine.New(store, p)
+	eng, err := engine.New(store, p, engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(t, err)
 	require.NoError(t, store.Close())
 

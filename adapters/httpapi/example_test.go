@@ -37,7 +37,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	eng, err := engine.New(store, policy)
+	eng, err := engine.New(store, policy, engine.WithDecisionTimeout(testDecisionTimeout))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -22,6 +22,11 @@ import (
 	"github.com/gatehouse/gatehouse/policies"
 )
 
+// testDecisionTimeout is the decision deadline of the engines under test:
+// long enough that a cold evaluation under -race on a busy machine is never
+// cut short. Tests of the deadline itself set their own.
+const testDecisionTimeout = time.Minute
+
 // testSecret signs the tests' HS256 tokens.
 var testSecret = []byte("gatehouse-test-secret-0123456789abcdef")
 
@@ -56,7 +61,7 @@ func newHarness(tb testing.TB, store engine.Store, opts ...httpapi.Option) *harn
 	eng, err := engine.New(store, policy,
 		engine.WithSystemAdmins(systemAdmin),
 		engine.WithObserver(httpapi.NewMetrics(reg)),
-		engine.WithDecisionTimeout(2*time.Second),
+		engine.WithDecisionTimeout(testDecisionTimeout),
 		engine.WithLogger(quietLogger()),
 	)
 	require.NoError(tb, err)

@@ -84,7 +84,7 @@ func TestRedisOutageR45(t *testing.T) {
 	srv.Restart()
 	require.Eventually(t, func() bool {
 		return h.call(http.MethodGet, "/ready", "", nil).Code == http.StatusOK
-	}, 10*time.Second, 50*time.Millisecond, "gatehouse is ready again without a restart")
+	}, 30*time.Second, 50*time.Millisecond, "gatehouse is ready again without a restart")
 
 	t.Run("up/decisions allow again", func(t *testing.T) {
 		got := h.decide("bob", "use", "acme")

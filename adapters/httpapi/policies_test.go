@@ -91,7 +91,7 @@ func newPolicyHarness(t *testing.T) *harness {
 	require.Eventually(t, func() bool {
 		rec := h.call(http.MethodGet, "/v1/status", systemAdmin, nil)
 		return rec.Code == http.StatusOK && decodeAs[statusAnswer](t, rec).Policy.FollowsStore
-	}, time.Second, time.Millisecond)
+	}, 30*time.Second, time.Millisecond)
 	return h
 }
 

@@ -18,8 +18,13 @@ import (
 	"github.com/gatehouse/gatehouse/engine"
 )
 
+// testDecisionTimeout is the decision deadline of the engines under test:
+// long enough that a cold evaluation under -race on a busy machine is never
+// cut short. Tests of the deadline itself set their own.
+const testDecisionTimeout = time.Minute
+
 // waitFor bounds every poll of the tests.
-const waitFor = 10 * time.Second
+const waitFor = 30 * time.Second
 
 const decisionRego = `package gatehouse.decision
 
@@ -79,7 +84,7 @@ func watched(t *testing.T, dir string) *engine.Engine {
 	require.NoError(t, err)
 	p, err := engine.CompilePolicy(ctx, files, dir)
 	require.NoError(t, err)
-	eng, err := engine.New(store, p)
+	eng, err := engine.New(store, p, engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(t, err)
 
 	reload := func(ctx context.Context, files map[string][]byte, source string) error {

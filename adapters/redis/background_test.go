@@ -13,7 +13,7 @@ import (
 )
 
 // watchWait bounds every wait for a watched activation.
-const watchWait = 5 * time.Second
+const watchWait = 30 * time.Second
 
 // policyRevision is a small revision to push.
 func policyRevision(id string) engine.PolicyRevision {

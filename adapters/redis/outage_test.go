@@ -77,7 +77,7 @@ func TestOutageThenRecovery(t *testing.T) {
 	srv.Restart() // without persistence: an empty Redis on the same address
 	// After repeated dial failures go-redis fails fast and probes the server
 	// once a second until it answers.
-	require.Eventually(t, func() bool { return s.Ping(t.Context()) == nil }, 5*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return s.Ping(t.Context()) == nil }, 30*time.Second, 20*time.Millisecond)
 	require.NoError(t, s.Commit(t.Context(), fullChange("acme", "u")), "same Store, same versions: the data was lost")
 	snap, err := s.Snapshot(t.Context(), "u", "acme")
 	require.NoError(t, err)

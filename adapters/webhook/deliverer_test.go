@@ -20,7 +20,7 @@ import (
 )
 
 // deliveryWait bounds every wait for deliveries.
-const deliveryWait = 10 * time.Second
+const deliveryWait = 30 * time.Second
 
 var secret = []byte("webhook-secret")
 

@@ -14,6 +14,11 @@ import (
 	"github.com/gatehouse/gatehouse/engine"
 )
 
+// testDecisionTimeout is the decision deadline of the engines under test:
+// long enough that a cold evaluation under -race on a busy machine is never
+// cut short. Tests of the deadline itself set their own.
+const testDecisionTimeout = time.Minute
+
 // adminCLI is a gatehouse API server over the demo data, and the CLI
 // pointed at it.
 type adminCLI struct {
@@ -32,7 +37,7 @@ func newAdminCLI(t *testing.T) *adminCLI {
 	t.Cleanup(func() { store.Close() })
 	policy, err := loadPolicy(t.Context(), DefaultConfig())
 	require.NoError(t, err)
-	eng, err := engine.New(store, policy, engine.WithSystemAdmins("ops"))
+	eng, err := engine.New(store, policy, engine.WithSystemAdmins("ops"), engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(t, err)
 	secret := []byte("admin-cli-test-secret-0123456789abcdef")
 	verifier, err := httpapi.NewHS256Verifier(secret)

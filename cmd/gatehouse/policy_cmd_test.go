@@ -167,7 +167,7 @@ func TestPolicyReplay(t *testing.T) {
 	require.NoError(t, err)
 	logger, err := decisionlog.Open([]string{logPath}, decisionlog.WithMask("context.secret"))
 	require.NoError(t, err)
-	eng, err := engine.New(store, active, engine.WithObserver(logger))
+	eng, err := engine.New(store, active, engine.WithObserver(logger), engine.WithDecisionTimeout(testDecisionTimeout))
 	require.NoError(t, err)
 	for _, subject := range []string{"root", "bob", "eve"} {
 		eng.Decide(ctx, engine.DecisionRequest{Subject: subject, Action: "view", Resource: engine.Resource{Account: "acme"}})
