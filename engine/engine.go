@@ -50,8 +50,13 @@ func WithSystemAdmins(subjects ...string) Option {
 	}
 }
 
+// DefaultDecisionTimeout bounds one decision unless WithDecisionTimeout
+// says otherwise.
+const DefaultDecisionTimeout = 250 * time.Millisecond
+
 // WithDecisionTimeout bounds one decision, store read included; a decision
-// that runs out of time is a deny. The default is 250ms.
+// that runs out of time is a deny with error "timeout" (R45). The default
+// is DefaultDecisionTimeout.
 func WithDecisionTimeout(d time.Duration) Option { return func(e *Engine) { e.timeout = d } }
 
 // WithDecisionCache keeps up to size policy answers so that a question asked
@@ -83,7 +88,7 @@ func New(store Store, policy *Policy, opts ...Option) (*Engine, error) {
 		store:   store,
 		now:     time.Now,
 		admins:  map[string]bool{},
-		timeout: 250 * time.Millisecond,
+		timeout: DefaultDecisionTimeout,
 		log:     slog.Default(),
 	}
 	for _, opt := range opts {

@@ -114,6 +114,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "webhook not http", change: func(c *Config) { c.WebhookURLs, c.WebhookSecretFile = []string{"ftp://x"}, "s" }, want: "--webhook-url"},
 		{name: "webhook without secret", change: func(c *Config) { c.WebhookURLs = []string{"http://x"} }, want: "--webhook-secret-file"},
 		{name: "negative cache", change: func(c *Config) { c.DecisionCache = -1 }, want: "--decision-cache"},
+		{name: "zero decision timeout", change: func(c *Config) { c.DecisionTimeout = 0 }, want: "--decision-timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

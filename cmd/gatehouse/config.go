@@ -30,8 +30,9 @@ type Config struct {
 	DecisionLog     []string
 	DecisionLogMask []string
 
-	ExpirySweep   time.Duration
-	DecisionCache int
+	ExpirySweep     time.Duration
+	DecisionCache   int
+	DecisionTimeout time.Duration
 
 	// Server and Token make the client commands talk to a running gatehouse.
 	Server string
@@ -41,13 +42,14 @@ type Config struct {
 // DefaultConfig returns the defaults of API.md.
 func DefaultConfig() *Config {
 	return &Config{
-		Addr:          "127.0.0.1:8280",
-		Store:         "embedded",
-		DataDir:       "./gatehouse-data",
-		RedisURL:      "redis://127.0.0.1:6379/0",
-		ExpirySweep:   5 * time.Second,
-		DecisionCache: 100_000,
-		Server:        "http://127.0.0.1:8280",
+		Addr:            "127.0.0.1:8280",
+		Store:           "embedded",
+		DataDir:         "./gatehouse-data",
+		RedisURL:        "redis://127.0.0.1:6379/0",
+		ExpirySweep:     5 * time.Second,
+		DecisionCache:   100_000,
+		DecisionTimeout: engine.DefaultDecisionTimeout,
+		Server:          "http://127.0.0.1:8280",
 	}
 }
 
@@ -67,6 +69,7 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.DecisionLog, "decision-log", c.DecisionLog, "where to write decision logs: stdout and/or a file path")
 	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context)")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
+	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "deadline of one decision, store read and policy evaluation included; past it the decision is a deny (error timeout)")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 }
 
@@ -109,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.WebhookURLs) > 0 && c.WebhookSecretFile == "" {
 		errs = append(errs, errors.New("--webhook-url needs --webhook-secret-file to sign deliveries"))
+	}
+	if c.DecisionTimeout <= 0 {
+		errs = append(errs, errors.New("--decision-timeout must be positive"))
 	}
 	if c.DecisionCache < 0 {
 		errs = append(errs, errors.New("--decision-cache must not be negative"))

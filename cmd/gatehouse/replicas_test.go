@@ -74,7 +74,9 @@ var servingAddr = regexp.MustCompile(`msg="gatehouse serving" addr=(\S+)`)
 // (graceful shutdown).
 func startServer(t *testing.T, name, bin string, args ...string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	// A generous decision deadline: a cold evaluation under -race on a busy
+	// machine must not turn into a timeout deny.
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--decision-timeout", "1m"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

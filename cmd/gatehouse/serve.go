@@ -69,6 +69,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		engine.WithLogger(log),
 		engine.WithSystemAdmins(cfg.SystemAdmins...),
 		engine.WithDecisionCache(cfg.DecisionCache),
+		engine.WithDecisionTimeout(cfg.DecisionTimeout),
 		engine.WithObserver(httpapi.NewMetrics(reg)),
 		engine.WithReloadObserver(func(outcome string) { reloads.WithLabelValues(outcome).Inc() }),
 	}
