@@ -465,3 +465,20 @@ func FuzzDataBody(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecisionHTTPWithContext is BenchmarkDecisionHTTP with numbers in
+// context, which the decoder keeps exact (json.Number).
+func BenchmarkDecisionHTTPWithContext(b *testing.B) {
+	h := newEmbeddedHarness(b)
+	seedAcme(h)
+	const body = `{"subject":"alice","action":"use","resource":{"account":"acme","virtual_account":"va1"},"context":{"n":9007199254740993,"ip":"10.0.0.1","ports":[80,443]}}`
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/v1/decisions", strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+	}
+}
