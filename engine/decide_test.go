@@ -218,21 +218,3 @@ func TestRevisionIsAContentHash(t *testing.T) {
 	assert.Equal(t, engine.Revision(a), engine.Revision(b))
 	assert.NotEqual(t, engine.Revision(a), engine.Revision(c))
 }
-
-func TestQueryDataAPI(t *testing.T) {
-	store := openEmbedded(t)
-	eng, err := engine.New(store, builtinPolicy(t), engine.WithDecisionTimeout(testDecisionTimeout))
-	require.NoError(t, err)
-
-	res, err := eng.Query(t.Context(), "gatehouse/config/max_secondary_contacts", nil)
-	require.NoError(t, err)
-	assert.True(t, res.Defined)
-	assert.EqualValues(t, "4", fmt.Sprint(res.Result))
-
-	res, err = eng.Query(t.Context(), "gatehouse/nothing/here", nil)
-	require.NoError(t, err)
-	assert.False(t, res.Defined)
-
-	_, err = eng.Query(t.Context(), "gatehouse/bad segment", nil)
-	require.ErrorIs(t, err, engine.ErrInvalid)
-}

@@ -6,31 +6,62 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
+// Keys of the decision input (POLICIES.md, "Decisions"). The question keys
+// come from the caller; the others gatehouse fills from the store and the
+// clock, and a caller never sets them (filledInputKeys).
+const (
+	inputSubject           = "subject"
+	inputAction            = "action"
+	inputResource          = "resource"
+	inputContext           = "context"
+	inputNow               = "now_ns"
+	inputUser              = "user"
+	inputAccount           = "account"
+	inputMembership        = "membership"
+	inputPartnerMembership = "partner_membership"
+	inputTenant            = "tenant"
+
+	resourceAccount        = "account"
+	resourceVirtualAccount = "virtual_account"
+)
+
+// filledInputKeys are the keys of the decision input that gatehouse fills,
+// with where their value comes from. decisionInput sets no other key besides
+// the question's (a test keeps it so).
+var filledInputKeys = map[string]string{
+	inputNow:               "the clock",
+	inputUser:              "the store",
+	inputAccount:           "the store",
+	inputMembership:        "the store",
+	inputPartnerMembership: "the store",
+	inputTenant:            "the store",
+}
+
 // decisionInput builds the decision input of POLICIES.md directly as an OPA
 // value: no JSON round trip on the hot path.
 func decisionInput(req DecisionRequest, s Snapshot, now time.Time) ast.Value {
-	resource := ast.NewObject(ast.Item(ast.InternedTerm("account"), ast.StringTerm(req.Resource.Account)))
+	resource := ast.NewObject(ast.Item(ast.InternedTerm(resourceAccount), ast.StringTerm(req.Resource.Account)))
 	if req.Resource.VirtualAccount != "" {
-		resource.Insert(ast.InternedTerm("virtual_account"), ast.StringTerm(req.Resource.VirtualAccount))
+		resource.Insert(ast.InternedTerm(resourceVirtualAccount), ast.StringTerm(req.Resource.VirtualAccount))
 	}
 	in := ast.NewObject(
-		ast.Item(ast.InternedTerm("subject"), ast.StringTerm(req.Subject)),
-		ast.Item(ast.InternedTerm("action"), ast.StringTerm(req.Action)),
-		ast.Item(ast.InternedTerm("resource"), ast.NewTerm(resource)),
-		ast.Item(ast.InternedTerm("now_ns"), ast.IntNumberTerm(int(now.UnixNano()))),
-		ast.Item(ast.InternedTerm("context"), anyTerm(req.Context)),
+		ast.Item(ast.InternedTerm(inputSubject), ast.StringTerm(req.Subject)),
+		ast.Item(ast.InternedTerm(inputAction), ast.StringTerm(req.Action)),
+		ast.Item(ast.InternedTerm(inputResource), ast.NewTerm(resource)),
+		ast.Item(ast.InternedTerm(inputNow), ast.IntNumberTerm(int(now.UnixNano()))),
+		ast.Item(ast.InternedTerm(inputContext), anyTerm(req.Context)),
 	)
 	if s.User != nil {
-		in.Insert(ast.InternedTerm("user"), userTerm(*s.User))
+		in.Insert(ast.InternedTerm(inputUser), userTerm(*s.User))
 	}
 	if s.Account != nil {
-		in.Insert(ast.InternedTerm("account"), accountTerm(*s.Account))
+		in.Insert(ast.InternedTerm(inputAccount), accountTerm(*s.Account))
 	}
 	if s.Membership != nil {
-		in.Insert(ast.InternedTerm("membership"), membershipTerm(*s.Membership))
+		in.Insert(ast.InternedTerm(inputMembership), membershipTerm(*s.Membership))
 	}
 	if s.PartnerMembership != nil {
-		in.Insert(ast.InternedTerm("partner_membership"), membershipTerm(*s.PartnerMembership))
+		in.Insert(ast.InternedTerm(inputPartnerMembership), membershipTerm(*s.PartnerMembership))
 	}
 	grants := make([]*ast.Term, 0, len(s.TenantGrants))
 	for _, g := range s.TenantGrants {
@@ -41,7 +72,7 @@ func decisionInput(req DecisionRequest, s Snapshot, now time.Time) ast.Value {
 		insertTime(obj, "expires_at_ns", g.ExpiresAt)
 		grants = append(grants, ast.NewTerm(obj))
 	}
-	in.Insert(ast.InternedTerm("tenant"), ast.ObjectTerm(
+	in.Insert(ast.InternedTerm(inputTenant), ast.ObjectTerm(
 		ast.Item(ast.InternedTerm("exclusive"), ast.InternedTerm(s.TenantExclusive)),
 		ast.Item(ast.InternedTerm("grants"), ast.ArrayTerm(grants...)),
 	))
@@ -106,7 +137,10 @@ func stringMapTerm(m map[string]string) *ast.Term {
 }
 
 // anyTerm converts decoded JSON (maps, slices, strings, numbers, booleans)
-// to an OPA term; nil is an empty object.
+// to an OPA term; nil is an empty object. A json.Number (JSON decoded with
+// UseNumber, as the HTTP API and the decision log reader do) becomes the
+// OPA number of exactly its digits, so an integer above 2^53 reaches the
+// policy unchanged; a float64 is already rounded.
 func anyTerm(v map[string]any) *ast.Term {
 	if v == nil {
 		return ast.ObjectTerm()

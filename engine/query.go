@@ -2,67 +2,340 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 )
 
-// QueryResult is the answer of the Data API: the value of a document under
-// data, and whether it is defined.
+// The Data API (OPA's POST and GET /v1/data/{path}) answers only its
+// documented entry points, each a real decision made by Decide:
+//
+//	gatehouse/decision/result           the result object {allow, reasons, grant}
+//	gatehouse/decision/result/allow     and the documents below it: reasons,
+//	gatehouse/decision/result/reasons/0 reasons/<i>, grant, grant/<field>
+//	gatehouse/decision/allow            the boolean allow (false on a deny)
+//
+// Every other path (the data root, package roots, test packages, the
+// admission package, helper rules) is an undefined document: nothing is
+// evaluated for it, so no caller can run a test rule or an expensive helper.
+const (
+	dataPackage    = "gatehouse/decision"
+	dataResultRule = "result"
+	dataAllowRule  = "allow"
+	maxRefInError  = 200
+)
+
+// resultFields are the documented fields of the decision result and the
+// documented fields below each (nil: a leaf, or an array for reasons).
+var resultFields = map[string][]string{
+	"allow":   nil,
+	"reasons": nil,
+	"grant":   {"kind", "account", "request", "approved_by"},
+}
+
+// DataPath is a Data API path that names a documented entry point. The zero
+// value is gatehouse/decision/result.
+type DataPath struct {
+	// allowRule: the path is gatehouse/decision/allow.
+	allowRule bool
+	// below is the path under gatehouse/decision/result (nil: the result).
+	below []string
+}
+
+// UndefinedDocumentError is a Data API path that names no entry point: OPA
+// answers such a path 404 undefined_document. It wraps ErrNotFound.
+type UndefinedDocumentError struct {
+	// Ref is the path as an OPA reference, e.g. data.gatehouse.roles.
+	Ref string
+}
+
+func (e *UndefinedDocumentError) Error() string {
+	return "document missing: " + e.Ref + " (the Data API answers " + dataPackage + "/" + dataResultRule +
+		", the documents below it, and " + dataPackage + "/" + dataAllowRule + ")"
+}
+
+// Unwrap makes errors.Is(err, ErrNotFound) true.
+func (e *UndefinedDocumentError) Unwrap() error { return ErrNotFound }
+
+// ParseDataPath reads a slash-separated Data API path (leading and trailing
+// slashes ignored). A path that is not a documented entry point is a
+// *UndefinedDocumentError; nothing is evaluated to find that out.
+func ParseDataPath(path string) (DataPath, error) {
+	trimmed := strings.Trim(path, "/")
+	rest, ok := strings.CutPrefix(trimmed, dataPackage+"/")
+	if !ok {
+		return DataPath{}, undefinedDocument(trimmed)
+	}
+	segs := strings.Split(rest, "/")
+	switch {
+	case len(segs) == 1 && segs[0] == dataAllowRule:
+		return DataPath{allowRule: true}, nil
+	case segs[0] != dataResultRule:
+		return DataPath{}, undefinedDocument(trimmed)
+	}
+	below := segs[1:]
+	if !documentedBelowResult(below) {
+		return DataPath{}, undefinedDocument(trimmed)
+	}
+	if len(below) == 0 {
+		below = nil
+	}
+	return DataPath{below: below}, nil
+}
+
+// documentedBelowResult reports whether below names a documented document
+// under the result: a field, a reason by index, or a field of the grant.
+func documentedBelowResult(below []string) bool {
+	if len(below) == 0 {
+		return true
+	}
+	sub, ok := resultFields[below[0]]
+	switch {
+	case !ok:
+		return false
+	case len(below) == 1:
+		return true
+	case len(below) > 2:
+		return false
+	case below[0] == "reasons":
+		return isIndex(below[1])
+	}
+	for _, f := range sub {
+		if below[1] == f {
+			return true
+		}
+	}
+	return false
+}
+
+// isIndex reports whether s is an array index written as OPA writes one.
+func isIndex(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && strconv.Itoa(n) == s
+}
+
+// String returns the path as it is queried, e.g. gatehouse/decision/result/allow.
+func (p DataPath) String() string {
+	if p.allowRule {
+		return dataPackage + "/" + dataAllowRule
+	}
+	return strings.Join(append([]string{dataPackage, dataResultRule}, p.below...), "/")
+}
+
+// undefinedDocument names path as OPA does (data.a.b, data.a["b c"]),
+// shortened when long.
+func undefinedDocument(path string) error {
+	ref := ast.Ref{ast.DefaultRootDocument}
+	if path != "" {
+		for _, seg := range strings.Split(path, "/") {
+			ref = append(ref, ast.StringTerm(seg))
+		}
+	}
+	s := ref.String()
+	if len(s) > maxRefInError {
+		s = s[:maxRefInError] + "..."
+	}
+	return &UndefinedDocumentError{Ref: s}
+}
+
+// QueryResult is the answer of the Data API: the document at the path,
+// whether it is defined, and the decision it was read from.
 type QueryResult struct {
+	// Result is the document: a DecisionResult, a bool, []string, a
+	// string or a *DecisionGrant. Undefined documents leave it nil.
 	Result         any
 	Defined        bool
 	DecisionID     string
 	PolicyRevision string
+	// Decision is the decision the document was read from.
+	Decision Decision
 }
 
-// Query evaluates the document at path (slash-separated, under data) with
-// input, as OPA's Data API does. The query for a path is prepared once per
-// policy revision.
-func (e *Engine) Query(ctx context.Context, path string, input any) (QueryResult, error) {
-	ref, err := dataRef(path)
-	if err != nil {
-		return QueryResult{}, err
+// DecisionResult is the decision's result object as the policy defines it
+// (POLICIES.md): allow, reasons, and on an allow the grant.
+type DecisionResult struct {
+	Allow   bool           `json:"allow"`
+	Reasons []string       `json:"reasons"`
+	Grant   *DecisionGrant `json:"grant,omitempty"`
+}
+
+// Query answers a Data API query on an entry point: req is decided by
+// Decide (store snapshot, decision cache, fail-closed, observers: the
+// decision is logged and counted like any other), and the document at path
+// is read from the decision. The same question gets the same allow, reasons
+// and grant as Decide gives. The error is a *FieldError naming the bad
+// input field (input.subject...); a decision that failed closed is a deny,
+// not an error (R7, R45).
+func (e *Engine) Query(ctx context.Context, path DataPath, req DecisionRequest) (QueryResult, error) {
+	if err := req.Validate(); err != nil {
+		return QueryResult{}, prefixInputField(err)
 	}
-	p := e.policy.Load()
-	out := QueryResult{DecisionID: newID(), PolicyRevision: p.Revision}
-	pq, err := p.dataQuery(ctx, ref)
-	if err != nil {
-		return out, err
-	}
-	var opts []rego.EvalOption
-	if input != nil {
-		v, err := ast.InterfaceToValue(input)
-		if err != nil {
-			return out, Invalid("input", "is not a JSON value: %v", err)
-		}
-		opts = append(opts, rego.EvalParsedInput(v))
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	rs, err := pq.Eval(ctx, opts...)
-	if err != nil {
-		return out, err
-	}
-	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
-		out.Result, out.Defined = rs[0].Expressions[0].Value, true
-	}
+	d := e.Decide(ctx, req)
+	out := QueryResult{DecisionID: d.DecisionID, PolicyRevision: d.PolicyRevision, Decision: d}
+	out.Result, out.Defined = path.document(d)
 	return out, nil
 }
 
-// dataRef turns "gatehouse/decision/result" into data.gatehouse.decision.result.
-func dataRef(path string) (ast.Ref, error) {
-	ref := ast.Ref{ast.DefaultRootDocument}
-	path = strings.Trim(path, "/")
-	if path == "" {
-		return ref, nil
+// document reads the document at p from d.
+func (p DataPath) document(d Decision) (any, bool) {
+	if p.allowRule {
+		return d.Allow, true
 	}
-	for _, seg := range strings.Split(path, "/") {
-		if !ValidID(seg) {
-			return nil, Invalid("path", "segment %q must be 1-128 letters, digits, '.', '_', '-' or '@'", seg)
+	reasons := d.Reasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	if len(p.below) == 0 {
+		return DecisionResult{Allow: d.Allow, Reasons: reasons, Grant: d.Grant}, true
+	}
+	switch p.below[0] {
+	case "allow":
+		return d.Allow, true
+	case "reasons":
+		if len(p.below) == 1 {
+			return reasons, true
 		}
-		ref = append(ref, ast.StringTerm(seg))
+		i, _ := strconv.Atoi(p.below[1])
+		if i < len(reasons) {
+			return reasons[i], true
+		}
+		return nil, false
+	case "grant":
+		if d.Grant == nil {
+			return nil, false
+		}
+		if len(p.below) == 1 {
+			return d.Grant, true
+		}
+		v := grantField(d.Grant, p.below[1])
+		return v, v != ""
 	}
-	return ref, nil
+	return nil, false
+}
+
+func grantField(g *DecisionGrant, field string) string {
+	switch field {
+	case "kind":
+		return g.Kind
+	case "account":
+		return g.Account
+	case "request":
+		return g.Request
+	case "approved_by":
+		return g.ApprovedBy
+	}
+	return ""
+}
+
+// ParseDecisionInput reads the input of a Data API query (decoded JSON,
+// numbers as json.Number to keep them exact) as the decision question:
+// {"subject", "action", "resource": {"account", "virtual_account"},
+// "context"}, validated as DecisionRequest.Validate does. The keys that
+// gatehouse fills from the store or the clock (user, account, membership,
+// partner_membership, tenant, now_ns) are refused, and so is any other key:
+// a caller never supplies the records a decision is made on. Errors are
+// *FieldError values naming the field, e.g. input.user (R44).
+func ParseDecisionInput(input any) (DecisionRequest, error) {
+	var req DecisionRequest
+	if input == nil {
+		return req, Invalid("input", "is required: the decision question {subject, action, resource, context}")
+	}
+	obj, ok := input.(map[string]any)
+	if !ok {
+		return req, Invalid("input", "must be an object: the decision question {subject, action, resource, context}")
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if from, filled := filledInputKeys[k]; filled {
+			return req, Invalid("input."+k, "is filled by gatehouse from %s; a caller may not set it", from)
+		}
+	}
+	for _, k := range keys {
+		var err error
+		switch k {
+		case inputSubject:
+			req.Subject, err = inputString("input."+k, obj[k])
+		case inputAction:
+			req.Action, err = inputString("input."+k, obj[k])
+		case inputResource:
+			req.Resource, err = inputResourceOf(obj[k])
+		case inputContext:
+			req.Context, err = inputContextOf(obj[k])
+		default:
+			err = Invalid("input."+k, "is not a known field (the question has subject, action, resource and context)")
+		}
+		if err != nil {
+			return DecisionRequest{}, err
+		}
+	}
+	if err := req.Validate(); err != nil {
+		return DecisionRequest{}, prefixInputField(err)
+	}
+	return req, nil
+}
+
+func inputString(field string, v any) (string, error) {
+	switch s := v.(type) {
+	case string:
+		return s, nil
+	case nil:
+		return "", nil
+	}
+	return "", Invalid(field, "must be a string")
+}
+
+func inputResourceOf(v any) (Resource, error) {
+	var r Resource
+	if v == nil {
+		return r, nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return r, Invalid("input.resource", "must be an object {account, virtual_account}")
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var err error
+		switch k {
+		case resourceAccount:
+			r.Account, err = inputString("input.resource."+k, obj[k])
+		case resourceVirtualAccount:
+			r.VirtualAccount, err = inputString("input.resource."+k, obj[k])
+		default:
+			err = Invalid("input.resource."+k, "is not a known field (a resource has account and virtual_account)")
+		}
+		if err != nil {
+			return Resource{}, err
+		}
+	}
+	return r, nil
+}
+
+func inputContextOf(v any) (map[string]any, error) {
+	switch c := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return c, nil
+	}
+	return nil, Invalid("input.context", "must be an object")
+}
+
+// prefixInputField names a field of the question as a field of input.
+func prefixInputField(err error) error {
+	if fe, ok := err.(*FieldError); ok {
+		return &FieldError{Field: "input." + fe.Field, Message: fe.Message}
+	}
+	return fmt.Errorf("input: %w", err)
 }

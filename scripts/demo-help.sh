@@ -10,6 +10,8 @@ Ask a decision (no token needed):
   curl -s http://$addr/v1/decisions -d '{"subject":"alice","action":"manage","resource":{"account":"acme"}}'
   # deny: bob's va_user role is on acme-emea, not acme-us
   curl -s http://$addr/v1/decisions -d '{"subject":"bob","action":"use","resource":{"account":"acme","virtual_account":"acme-us"}}'
+  # the same question through OPA's Data API (the input is the question; the store answers)
+  curl -s http://$addr/v1/data/gatehouse/decision/result -d '{"input":{"subject":"alice","action":"manage","resource":{"account":"acme"}}}'
 
 Admin endpoints need a token (system administrator: ops; account admins: alice, nina, tom, pooh):
   TOKEN=\$(bin/gatehouse token --sub alice --jwt-hs256-secret-file $secret)

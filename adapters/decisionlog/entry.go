@@ -123,6 +123,8 @@ func holdsMasked(v any) bool {
 // UnmarshalJSON reads a log line, masked fields included: a top-level
 // field holding Masked is left zero and listed in MaskedFields. (A masked
 // nested field, e.g. resource.account, reads as the string Masked.)
+// Numbers in context are read as json.Number, exactly as they were logged,
+// so that a replay decides on the very value that was decided.
 func (e *Entry) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -142,7 +144,9 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 	}
 	type plain Entry
 	var out plain
-	if err := json.Unmarshal(rest, &out); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(rest))
+	dec.UseNumber() // context numbers stay exact for a replay (issue 7 §1)
+	if err := dec.Decode(&out); err != nil {
 		return err
 	}
 	*e = Entry(out)

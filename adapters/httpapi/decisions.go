@@ -15,9 +15,11 @@ const MaxBatchChecks = 100
 
 // decide answers POST /v1/decisions. It is the hot path: one strict decode
 // into a small struct, one engine call, one encode into a pooled buffer.
+// Numbers in context stay exact (json.Number): an integer above 2^53
+// reaches the policy unchanged.
 func (s *Server) decide(c *gin.Context) {
 	var req decisionRequest
-	if err := s.decodeBody(c, &req, bodyRequired); err != nil {
+	if err := s.decodeBody(c, &req, bodyRequired|bodyNumbers); err != nil {
 		s.renderError(c, err)
 		return
 	}
@@ -30,9 +32,10 @@ func (s *Server) decide(c *gin.Context) {
 }
 
 // decideBatch answers POST /v1/decisions/batch, in the order of the checks.
+// Numbers in context stay exact, as in decide.
 func (s *Server) decideBatch(c *gin.Context) {
 	var req batchRequest
-	if err := s.decodeBody(c, &req, bodyRequired); err != nil {
+	if err := s.decodeBody(c, &req, bodyRequired|bodyNumbers); err != nil {
 		s.renderError(c, err)
 		return
 	}
@@ -57,27 +60,6 @@ func (s *Server) decideBatch(c *gin.Context) {
 		out.Results[i] = newDecisionResponse(d)
 	}
 	s.renderOK(c, out)
-}
-
-// queryData answers POST /v1/data/{path} as OPA's Data API does: the
-// document under data at path, evaluated with the input; an undefined
-// document answers without "result".
-func (s *Server) queryData(c *gin.Context) {
-	var req dataRequest
-	if err := s.decodeBody(c, &req, bodyOptional|bodyNumbers); err != nil {
-		s.renderError(c, err)
-		return
-	}
-	res, err := s.eng.Query(c.Request.Context(), c.Param("path"), req.Input)
-	if err != nil {
-		s.renderError(c, err)
-		return
-	}
-	if !res.Defined {
-		s.renderOK(c, dataUndefinedResponse{DecisionID: res.DecisionID})
-		return
-	}
-	s.renderOK(c, dataResponse{Result: res.Result, DecisionID: res.DecisionID})
 }
 
 // prefixField names a field of a nested object in a *engine.FieldError.

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -165,57 +164,5 @@ func TestDecisionBatch(t *testing.T) {
 			Results []decisionAnswer `json:"results"`
 		}](t, rec)
 		assert.Len(t, got.Results, httpapi.MaxBatchChecks)
-	})
-}
-
-// The Data API answers like OPA's: {"result": ...}, or no result when the
-// document is undefined; both carry a decision_id.
-func TestDataAPI(t *testing.T) {
-	h := newEmbeddedHarness(t)
-	seedAcme(h)
-	tests := []struct {
-		name   string
-		path   string
-		body   string
-		result string
-	}{
-		{name: "data document without input", path: "/v1/data/gatehouse/config/max_secondary_contacts",
-			result: `4`},
-		{name: "empty object body", path: "/v1/data/gatehouse/config/max_primary_contacts", body: `{}`,
-			result: `1`},
-		{name: "rule with input",
-			path:   "/v1/data/gatehouse/decision/result",
-			body:   `{"input": {"subject": "zed", "action": "view", "resource": {"account": "acme"}, "now_ns": 1}}`,
-			result: `{"allow": false, "reasons": ["unknown account \"acme\"", "unknown subject \"zed\""]}`},
-		{name: "undefined document", path: "/v1/data/gatehouse/config/no_such_key", body: `{"input": {}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var body any
-			if tt.body != "" {
-				body = tt.body
-			}
-			rec := h.call(http.MethodPost, tt.path, "", body)
-			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-			var got map[string]json.RawMessage
-			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
-			assert.NotEmpty(t, got["decision_id"])
-			if tt.result == "" {
-				assert.NotContains(t, got, "result")
-				return
-			}
-			assert.JSONEq(t, tt.result, string(got["result"]))
-		})
-	}
-
-	t.Run("a bad path segment is a 400", func(t *testing.T) {
-		rec := h.call(http.MethodPost, "/v1/data/gatehouse/con%20fig", "", `{}`)
-		e := requireError(t, rec, http.StatusBadRequest, "invalid_input")
-		assert.True(t, strings.HasPrefix(e.Error.Message, "path:"), e.Error.Message)
-	})
-	t.Run("an unknown body field is a 400", func(t *testing.T) {
-		rec := h.call(http.MethodPost, "/v1/data/gatehouse", "", `{"inptu": {}}`)
-		e := requireError(t, rec, http.StatusBadRequest, "invalid_input")
-		assert.True(t, strings.HasPrefix(e.Error.Message, "inptu:"), e.Error.Message)
 	})
 }

@@ -13,6 +13,10 @@
 // Verifier; its sub claim is the actor. /v1/openapi.yaml, /health, /ready
 // and /metrics are public.
 //
+// The Data API (data.go) answers in OPA's shapes and only on the decision's
+// documented entry points; each query is a decision made by the engine on
+// the store, never on records the caller sends.
+//
 // Every body is size-limited and decoded strictly: unknown fields, wrong
 // types, bad ids and bad times are 400 errors naming the field, never a
 // 500 or a panic (R44).

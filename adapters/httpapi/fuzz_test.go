@@ -60,22 +60,3 @@ func FuzzBatchBody(f *testing.F) {
 			http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 	})
 }
-
-func FuzzDataBody(f *testing.F) {
-	for _, seed := range []string{
-		`{"input":{"subject":"alice","action":"view","resource":{"account":"acme"},"now_ns":1}}`,
-		`{"input":{"subject":"alice","action":"view","resource":{"account":"acme","virtual_account":"va1"},` +
-			`"user":{"id":"alice"},"account":{"id":"acme","virtual_accounts":["va1"],"settings":{}},` +
-			`"membership":{"roles":["account_user"],"va_roles":{"va1":"va_viewer"},"privileges":{"x":"y"},"expires_at_ns":5},` +
-			`"tenant":{"exclusive":true,"grants":[{"request":"r","expires_at_ns":"x"}]},"now_ns":1e30}}`,
-		`{"input":null}`, `{"input":[1,2,3]}`, `{"input":12345678901234567890123}`, `{}`, ``, `{"inptu":1}`,
-	} {
-		f.Add(seed)
-	}
-	h := newEmbeddedHarness(f)
-	seedAcme(h)
-	f.Fuzz(func(t *testing.T, body string) {
-		fuzzBody(t, h, http.MethodPost, "/v1/data/gatehouse/decision/result", "", body,
-			http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge)
-	})
-}

@@ -96,8 +96,6 @@ func TestErrorBodiesOfTheHTTPLayer(t *testing.T) {
 		{"body over the limit", http.MethodPost, "/v1/decisions", big, http.StatusRequestEntityTooLarge, "body_too_large"},
 		{"batch body over the limit", http.MethodPost, "/v1/decisions/batch", `{"checks":[` + big + `]}`,
 			http.StatusRequestEntityTooLarge, "body_too_large"},
-		{"data body over the limit", http.MethodPost, "/v1/data/gatehouse", `{"input":` + big + `}`,
-			http.StatusRequestEntityTooLarge, "body_too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

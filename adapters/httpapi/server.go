@@ -91,7 +91,15 @@ func (s *Server) routes() *gin.Engine {
 	// Decisions: no token, the application names the subject.
 	r.POST("/v1/decisions", s.decide)
 	r.POST("/v1/decisions/batch", s.decideBatch)
+	// OPA's Data API: entry points only (data.go), read with POST or GET.
 	r.POST("/v1/data/*path", s.queryData)
+	r.GET("/v1/data/*path", s.queryData)
+	r.POST("/v1/data", s.queryDataRoot)
+	r.GET("/v1/data", s.queryDataRoot)
+	for _, method := range []string{http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r.Handle(method, "/v1/data", s.writeData)
+		r.Handle(method, "/v1/data/*path", s.writeData)
+	}
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.PUT("/users/:id", s.putUser)

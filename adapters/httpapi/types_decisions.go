@@ -1,6 +1,10 @@
 package httpapi
 
-import "github.com/gatehouse/gatehouse/engine"
+import (
+	"encoding/json"
+
+	"github.com/gatehouse/gatehouse/engine"
+)
 
 // decisionRequest is the body of POST /v1/decisions and one check of a batch.
 type decisionRequest struct {
@@ -77,18 +81,27 @@ type batchResponse struct {
 	Results []decisionResponse `json:"results"`
 }
 
-// dataRequest is the body of the Data API; input is optional.
+// dataRequest is the body of POST /v1/data/{path}: the input is kept raw,
+// to be read strictly and with exact numbers as the decision question.
 type dataRequest struct {
-	Input any `json:"input"`
+	Input json.RawMessage `json:"input"`
 }
 
+// dataResponse is OPA's answer to a defined document.
 type dataResponse struct {
 	Result     any    `json:"result"`
 	DecisionID string `json:"decision_id"`
 }
 
-// dataUndefinedResponse answers a document that is undefined: no result,
-// as OPA answers {}.
+// dataUndefinedResponse is OPA's answer to an undefined document below an
+// entry point (e.g. the grant of a deny): no result.
 type dataUndefinedResponse struct {
 	DecisionID string `json:"decision_id"`
+}
+
+// opaError is OPA's error body on /v1/data paths: {"code", "message"},
+// with OPA's codes (opaCode...).
+type opaError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }

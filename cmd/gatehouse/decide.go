@@ -46,7 +46,7 @@ func newDecideCommand(cfg *Config) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
-				if err := readJSONFile(file, &body); err != nil {
+				if err := readDecisionFile(file, &body); err != nil {
 					return err
 				}
 			}
@@ -103,7 +103,15 @@ func newDecideCommand(cfg *Config) *cobra.Command {
 	return cmd
 }
 
-func readJSONFile(path string, v any) error {
+// readJSONFile decodes one JSON file strictly into v.
+func readJSONFile(path string, v any) error { return decodeJSONFile(path, v, false) }
+
+// readDecisionFile decodes a decision body, keeping the numbers of its
+// context exact (json.Number): an integer above 2^53 reaches the policy,
+// or the server, unchanged.
+func readDecisionFile(path string, v *decisionBody) error { return decodeJSONFile(path, v, true) }
+
+func decodeJSONFile(path string, v any, numbers bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -111,6 +119,9 @@ func readJSONFile(path string, v any) error {
 	defer f.Close()
 	dec := json.NewDecoder(f)
 	dec.DisallowUnknownFields()
+	if numbers {
+		dec.UseNumber()
+	}
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
