@@ -2,7 +2,7 @@
 SHELL      := /bin/bash
 GO         ?= go
 BIN        := bin/gatehouse
-DEMO_DIR   := .cache/demo
+DEMO_ROOT  ?= .cache/demo
 SECRET     := .cache/dev-jwt-secret
 ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
@@ -12,21 +12,27 @@ GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
 all: build
 
+# build stamps what the Go build info lacks (no vcs.* from a git worktree or
+# with -buildvcs=false; never the build date): `gatehouse version` prints it.
+GIT_VERSION  = $(shell git describe --tags --always --dirty 2>/dev/null)
+GIT_COMMIT   = $(shell git rev-parse HEAD 2>/dev/null)
+GIT_DATE     = $(shell git show -s --format=%cI HEAD 2>/dev/null)
+GIT_MODIFIED = $(shell [ -n "$$(git status --porcelain 2>/dev/null | head -1)" ] && echo true)
+BUILD_LDFLAGS = -X main.version=$(GIT_VERSION) -X main.commit=$(GIT_COMMIT) -X main.commitDate=$(GIT_DATE) \
+	-X main.modified=$(GIT_MODIFIED) -X main.buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/gatehouse
+	$(GO) build -ldflags "$(BUILD_LDFLAGS)" -o $(BIN) ./cmd/gatehouse
 
 $(SECRET):
 	@mkdir -p $(dir $@)
 	@head -c 32 /dev/urandom | base64 > $@
 	@chmod 600 $@
 
-# run: a fresh embedded store with testdata/demo.json, and the server on $(ADDR).
+# run: a fresh embedded store with testdata/demo.json under $(DEMO_ROOT)/<ADDR>,
+# and the server on $(ADDR). Refuses while a demo already runs on $(ADDR).
 run: build $(SECRET)
-	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@$(BIN) seed testdata/demo.json --store embedded --data-dir $(DEMO_DIR)/data
-	@scripts/demo-help.sh $(ADDR) $(SECRET)
-	@exec $(BIN) serve --store embedded --data-dir $(DEMO_DIR)/data --addr $(ADDR) \
-		--jwt-hs256-secret-file $(SECRET) --system-admins ops
+	@exec scripts/demo-run.sh $(BIN) $(ADDR) $(DEMO_ROOT) $(SECRET)
 
 # test: everything CI runs. Needs redis-server (installed from Debian when missing).
 test: redis-server lint rego unit fuzz

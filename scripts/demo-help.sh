@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Printed by `make run` before the server starts: how to ask it something.
-addr=$1 secret=$2
+# usage: scripts/demo-help.sh ADDR SECRET_FILE DATA_DIR
+addr=$1 secret=$2 data=${3:-}
 cat <<MSG
 
-gatehouse demo: embedded store with testdata/demo.json, listening on http://$addr
+gatehouse demo: embedded store with testdata/demo.json${data:+ in $data}, listening on http://$addr
 
 Ask a decision (no token needed):
   # allow: alice is account_admin of acme
@@ -16,6 +17,12 @@ Ask a decision (no token needed):
 Admin endpoints need a token (system administrator: ops; account admins: alice, nina, tom, pooh):
   TOKEN=\$(bin/gatehouse token --sub alice --jwt-hs256-secret-file $secret)
   curl -s -H "Authorization: Bearer \$TOKEN" http://$addr/v1/accounts/acme/members
+
+The client commands (requests, members, policy push/list/rollback, decide --remote) read
+GATEHOUSE_SERVER and GATEHOUSE_TOKEN:
+  export GATEHOUSE_SERVER=http://$addr
+  export GATEHOUSE_TOKEN=\$(bin/gatehouse token --sub alice --jwt-hs256-secret-file $secret)
+  bin/gatehouse members list acme
 
 Stop with Ctrl-C.
 

@@ -50,14 +50,6 @@ func unauthenticated(format string, args ...any) error {
 	return &statusError{http.StatusUnauthorized, codeUnauthenticated, fmt.Sprintf(format, args...)}
 }
 
-func notFoundRoute(path string) error {
-	return &statusError{http.StatusNotFound, codeNotFound, "no endpoint at " + path}
-}
-
-func methodNotAllowed(method string) error {
-	return &statusError{http.StatusMethodNotAllowed, codeMethodNotAllowed, "method " + method + " is not allowed here"}
-}
-
 // errorResponse is the one table from errors to status and body. The
 // boolean reports an error the caller must not see the detail of: it is
 // logged and answered as a bare 500.

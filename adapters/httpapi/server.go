@@ -25,6 +25,7 @@ type Server struct {
 	log      *slog.Logger
 	maxBody  int64
 	buffers  bufferPool
+	paths    []string // the routes' path patterns, for the 404 hint
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -67,21 +68,29 @@ func New(eng *engine.Engine, opts ...Option) *Server {
 	return s
 }
 
-// ServeHTTP serves one request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP serves one request. HEAD is answered wherever GET is, with the
+// GET's status and headers and no body.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		s.serveHead(w, r)
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// Every answer is JSON in the contract's shape: no redirect (a trailing
+	// slash or a miscased path is a 404 naming the right path), and a wrong
+	// method is a 405 with an Allow header.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.countRequests, s.recoverPanics)
-	r.NoRoute(func(c *gin.Context) {
-		s.renderError(c, notFoundRoute(c.Request.URL.Path))
-	})
-	r.NoMethod(func(c *gin.Context) {
-		s.renderError(c, methodNotAllowed(c.Request.Method))
-	})
+	r.NoRoute(s.noRoute)
+	r.NoMethod(s.noMethod)
 
 	r.GET("/health", s.health)
 	r.GET("/ready", s.ready)
@@ -125,5 +134,6 @@ func (s *Server) routes() *gin.Engine {
 	v1.GET("/audit", s.listAudit)
 	v1.GET("/events", s.listEvents)
 	s.routePolicies(v1)
+	s.paths = routePaths(r)
 	return r
 }

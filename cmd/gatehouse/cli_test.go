@@ -94,12 +94,6 @@ func TestTokenCommand(t *testing.T) {
 	require.ErrorContains(t, err, "too short")
 }
 
-func TestVersionCommand(t *testing.T) {
-	out, err := runGatehouse(t, "version")
-	require.NoError(t, err)
-	assert.Regexp(t, `^gatehouse \S+\n$`, out)
-}
-
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name   string

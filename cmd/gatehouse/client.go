@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,10 +20,57 @@ type apiClient struct {
 	base  string
 	token string
 	http  *http.Client
+	err   error // a --server that is not a URL: every call returns it
 }
 
 func newAPIClient(cfg *Config) *apiClient {
-	return &apiClient{base: strings.TrimRight(cfg.Server, "/"), token: cfg.Token, http: &http.Client{Timeout: 30 * time.Second}}
+	base, err := serverURL(cfg.Server)
+	return &apiClient{base: base, token: cfg.Token, http: &http.Client{Timeout: 30 * time.Second}, err: err}
+}
+
+// serverURL turns --server into the base URL of the API: http:// is assumed
+// when no scheme is given (localhost:8280, 127.0.0.1:8280, [::1]:8280), a
+// trailing slash is dropped. Anything but an http(s) URL with a host, no
+// credentials and no query is an error naming the flag.
+func serverURL(raw string) (string, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("--server %q (or GATEHOUSE_SERVER) %s: give the URL of a running gatehouse, e.g. http://127.0.0.1:8280", raw, why)
+	}
+	s := strings.TrimSpace(raw)
+	switch {
+	case s == "":
+		return "", bad("is empty")
+	case strings.Contains(s, "@"):
+		// Not quoted: the part before the @ may be a password.
+		return "", errors.New("--server (or GATEHOUSE_SERVER) carries user@ credentials: give the token with --token and the server as e.g. http://127.0.0.1:8280")
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", bad("is not a URL (" + err.Error() + ")")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", bad("has scheme " + u.Scheme + ", not http or https")
+	case u.Hostname() == "":
+		return "", bad("has no host")
+	case u.Port() != "" && !validPort(u.Port()):
+		return "", bad("has port " + u.Port() + ", not 1-65535")
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", bad("has a query or fragment")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // apiError is an error answer of the API (API.md "Errors").
@@ -44,6 +94,9 @@ func (e *apiError) Error() string {
 // do sends body (nil for none) as JSON and decodes a 2xx answer into out
 // (nil to discard). Error answers come back as *apiError.
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	if c.err != nil {
+		return c.err
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

@@ -53,10 +53,16 @@ func DefaultConfig() *Config {
 	}
 }
 
+// The bind methods each bind one group of configuration flags; commands
+// take the groups they use through configFlags (root.go).
+
 func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Store, "store", c.Store, "where state lives: embedded or redis")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded store keeps its files")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis to use with --store redis (redis:// or rediss://)")
+}
+
+func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PolicyDir, "policy-dir", c.PolicyDir, "Rego to load instead of the built-in policies")
 }
 
@@ -74,13 +80,17 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 }
 
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.JWTSecretFile, "jwt-hs256-secret-file", c.JWTSecretFile, "file holding the HS256 secret that signs API tokens")
+	c.bindJWTSecretFlag(fs)
 	fs.StringVar(&c.JWTPublicKeyFile, "jwt-public-key-file", c.JWTPublicKeyFile, "PEM public key (RS256 or ES256) that verifies API tokens")
 }
 
+func (c *Config) bindJWTSecretFlag(fs *pflag.FlagSet) {
+	fs.StringVar(&c.JWTSecretFile, "jwt-hs256-secret-file", c.JWTSecretFile, "file holding the HS256 secret that signs API tokens")
+}
+
 func (c *Config) bindClientFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Server, "server", c.Server, "URL of a running gatehouse")
-	fs.StringVar(&c.Token, "token", c.Token, "API token (JWT) for the running gatehouse")
+	fs.StringVar(&c.Server, "server", c.Server, "URL of a running gatehouse (http:// when no scheme is given: localhost:8280)")
+	fs.StringVar(&c.Token, "token", c.Token, "API token (JWT) for the running gatehouse: gatehouse token --sub NAME mints a development one")
 }
 
 // Validate checks the configuration a server needs.

@@ -99,7 +99,7 @@ func newDecideCommand(cfg *Config) *cobra.Command {
 	f.StringVar(&file, "file", "", "a JSON file holding the decision body of API.md (flags are ignored)")
 	f.BoolVar(&remote, "remote", false, "ask the running server at --server instead of reading the store")
 	f.BoolVar(&explain, "explain", false, "after the answer, print which rules fired (file:line) and the input and data they read")
-	cfg.bindClientFlags(f)
+	configFlags(f, cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindClientFlags)
 	return cmd
 }
 

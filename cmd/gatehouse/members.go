@@ -26,7 +26,7 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 		Short: "List, set and remove an account's members on a running gatehouse",
 	}
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
-	cfg.bindClientFlags(cmd.PersistentFlags())
+	configFlags(cmd.PersistentFlags(), cfg.bindClientFlags)
 
 	list := &cobra.Command{
 		Use:   "list ACCOUNT",

@@ -8,7 +8,7 @@ import (
 )
 
 func newPolicyCheckCommand(cfg *Config) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "check [DIR]",
 		Short: "Parse and compile a policy directory in strict mode, as a reload does",
 		Long: `Parse and strictly compile every .rego file and merge the data files of the
@@ -29,4 +29,6 @@ their file and line; the exit status is non-zero on any error.`,
 			return nil
 		},
 	}
+	configFlags(cmd.Flags(), cfg.bindPolicyDirFlag)
+	return cmd
 }

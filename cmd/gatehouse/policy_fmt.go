@@ -56,6 +56,7 @@ policies can only be checked.`,
 		},
 	}
 	cmd.Flags().BoolVar(&check, "check", false, "list unformatted files and exit non-zero instead of rewriting them")
+	configFlags(cmd.Flags(), cfg.bindPolicyDirFlag)
 	return cmd
 }
 

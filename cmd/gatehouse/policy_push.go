@@ -49,7 +49,7 @@ system administrator.`,
 			return nil
 		},
 	}
-	cfg.bindClientFlags(cmd.Flags())
+	configFlags(cmd.Flags(), cfg.bindPolicyDirFlag, cfg.bindClientFlags)
 	return cmd
 }
 
@@ -86,7 +86,7 @@ func newPolicyListCommand(cfg *Config) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	cmd.Flags().IntVar(&limit, "limit", 100, "how many revisions to list (1-1000)")
-	cfg.bindClientFlags(cmd.Flags())
+	configFlags(cmd.Flags(), cfg.bindClientFlags)
 	return cmd
 }
 
@@ -106,6 +106,6 @@ func newPolicyRollbackCommand(cfg *Config) *cobra.Command {
 			return nil
 		},
 	}
-	cfg.bindClientFlags(cmd.Flags())
+	configFlags(cmd.Flags(), cfg.bindClientFlags)
 	return cmd
 }

@@ -39,6 +39,7 @@ or when the directory has no tests: reloads refuse such a set too.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list every test, not only the failing ones")
+	configFlags(cmd.Flags(), cfg.bindPolicyDirFlag)
 	return cmd
 }
 

@@ -17,7 +17,7 @@ func newRequestsCommand(cfg *Config) *cobra.Command {
 		Short: "List, show and decide access requests on a running gatehouse",
 	}
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
-	cfg.bindClientFlags(cmd.PersistentFlags())
+	configFlags(cmd.PersistentFlags(), cfg.bindClientFlags)
 
 	// show prints a list of requests as a table, or as a JSON array with --json.
 	show := func(cmd *cobra.Command, reqs ...engine.AccessRequest) error {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,7 +22,6 @@ func newRootCommand() *cobra.Command {
 			return applyEnv(cmd.Flags())
 		},
 	}
-	cfg.bindStoreFlags(root.PersistentFlags())
 	root.AddCommand(
 		newServeCommand(cfg),
 		newDecideCommand(cfg),
@@ -31,15 +32,49 @@ func newRootCommand() *cobra.Command {
 		newTokenCommand(cfg),
 		newVersionCommand(),
 	)
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		help(cmd, args)
+		writeEnvHelp(cmd.OutOrStdout(), cmd)
+	})
 	return root
 }
 
-// applyEnv sets every flag not given on the command line from its
-// environment variable GATEHOUSE_<FLAG>, upper case with '_' for '-'.
+// envAnnotation marks a configuration flag: one that reads its
+// GATEHOUSE_<FLAG> variable when it is not given.
+const envAnnotation = "gatehouse_env"
+
+// configFlags binds groups of configuration flags (the bind methods of
+// Config) to fs, and marks each as read from GATEHOUSE_<FLAG> (applyEnv) and
+// listed under "Environment" in the command's help. A command takes only the
+// groups it uses, so that no flag it offers does nothing.
+func configFlags(fs *pflag.FlagSet, groups ...func(*pflag.FlagSet)) {
+	for _, bind := range groups {
+		group := pflag.NewFlagSet("", pflag.ContinueOnError)
+		bind(group)
+		group.VisitAll(func(f *pflag.Flag) {
+			if f.Annotations == nil {
+				f.Annotations = map[string][]string{}
+			}
+			f.Annotations[envAnnotation] = []string{envName(f.Name)}
+		})
+		fs.AddFlagSet(group)
+	}
+}
+
+// isConfigFlag reports whether f reads GATEHOUSE_<FLAG>.
+func isConfigFlag(f *pflag.Flag) bool {
+	_, ok := f.Annotations[envAnnotation]
+	return ok
+}
+
+// applyEnv sets every configuration flag not given on the command line from
+// its environment variable GATEHOUSE_<FLAG>, upper case with '_' for '-'.
+// Flags that shape one invocation (--subject, --json ...) read no variable.
 func applyEnv(flags *pflag.FlagSet) error {
 	var err error
 	flags.VisitAll(func(f *pflag.Flag) {
-		if err != nil || f.Changed {
+		if err != nil || f.Changed || !isConfigFlag(f) {
 			return
 		}
 		name := envName(f.Name)
@@ -61,4 +96,40 @@ func applyEnv(flags *pflag.FlagSet) error {
 
 func envName(flag string) string {
 	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// envFlags returns the configuration flags cmd offers, its own and those
+// it inherits, by name.
+func envFlags(cmd *cobra.Command) []*pflag.Flag {
+	var flags []*pflag.Flag
+	visit := func(f *pflag.Flag) {
+		if isConfigFlag(f) {
+			flags = append(flags, f)
+		}
+	}
+	cmd.LocalFlags().VisitAll(visit)
+	cmd.InheritedFlags().VisitAll(visit)
+	slices.SortFunc(flags, func(a, b *pflag.Flag) int { return strings.Compare(a.Name, b.Name) })
+	return flags
+}
+
+// writeEnvHelp ends a command's help with the environment variables its
+// flags read, generated from its flag set.
+func writeEnvHelp(w io.Writer, cmd *cobra.Command) {
+	flags := envFlags(cmd)
+	if len(flags) == 0 {
+		return
+	}
+	width := 0
+	for _, f := range flags {
+		width = max(width, len(envName(f.Name)))
+	}
+	fmt.Fprint(w, "\nEnvironment (each variable sets its flag when the flag is not given")
+	if slices.ContainsFunc(flags, func(f *pflag.Flag) bool { _, ok := f.Value.(pflag.SliceValue); return ok }) {
+		fmt.Fprint(w, "; lists are comma-separated")
+	}
+	fmt.Fprintln(w, "):")
+	for _, f := range flags {
+		fmt.Fprintf(w, "  %-*s  --%s\n", width, envName(f.Name), f.Name)
+	}
 }

@@ -20,7 +20,7 @@ type seedFile struct {
 }
 
 func newSeedCommand(cfg *Config) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "seed FILE",
 		Short: "Load users, accounts and members from a JSON fixture into the configured store",
 		Args:  cobra.ExactArgs(1),
@@ -55,4 +55,6 @@ func newSeedCommand(cfg *Config) *cobra.Command {
 			return nil
 		},
 	}
+	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag)
+	return cmd
 }

@@ -44,7 +44,7 @@ func newServeCommand(cfg *Config) *cobra.Command {
 			return serve(ctx, cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 		},
 	}
-	cfg.bindServeFlags(cmd.Flags())
+	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindServeFlags)
 	return cmd
 }
 

@@ -40,7 +40,7 @@ func newTokenCommand(cfg *Config) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&sub, "sub", "", "subject of the token: the actor")
 	cmd.Flags().DurationVar(&ttl, "ttl", 12*time.Hour, "how long the token is valid")
-	cfg.bindJWTFlags(cmd.Flags())
+	configFlags(cmd.Flags(), cfg.bindJWTSecretFlag)
 	return cmd
 }
 
