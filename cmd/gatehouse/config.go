@@ -33,6 +33,9 @@ type Config struct {
 	ExpirySweep   time.Duration
 	DecisionCache int
 
+	// HTTP bounds the phases of a request and the open connections.
+	HTTP HTTPConfig
+
 	// Server and Token make the client commands talk to a running gatehouse.
 	Server string
 	Token  string
@@ -48,6 +51,7 @@ func DefaultConfig() *Config {
 		ExpirySweep:   5 * time.Second,
 		DecisionCache: 100_000,
 		Server:        "http://127.0.0.1:8280",
+		HTTP:          DefaultHTTPConfig(),
 	}
 }
 
@@ -68,6 +72,7 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context)")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
+	c.HTTP.bindFlags(fs)
 }
 
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
@@ -116,5 +121,6 @@ func (c *Config) Validate() error {
 	if c.ExpirySweep <= 0 {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))
 	}
+	errs = append(errs, c.HTTP.validate()...)
 	return errors.Join(errs...)
 }
