@@ -9,7 +9,7 @@ import "syscall"
 // be read. Go raises the soft limit to the hard one at start-up.
 func openFileLimit() uint64 {
 	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur <= 0 {
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur == 0 {
 		return 0
 	}
 	return uint64(lim.Cur)
