@@ -34,6 +34,9 @@ type Config struct {
 	DecisionCache   int
 	DecisionTimeout time.Duration
 
+	// HTTP bounds the phases of a request and the open connections.
+	HTTP HTTPConfig
+
 	// Server and Token make the client commands talk to a running gatehouse.
 	Server string
 	Token  string
@@ -50,6 +53,7 @@ func DefaultConfig() *Config {
 		DecisionCache:   100_000,
 		DecisionTimeout: engine.DefaultDecisionTimeout,
 		Server:          "http://127.0.0.1:8280",
+		HTTP:            DefaultHTTPConfig(),
 	}
 }
 
@@ -77,6 +81,7 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "deadline of one decision, store read and policy evaluation included; past it the decision is a deny (error timeout)")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
+	c.HTTP.bindFlags(fs)
 }
 
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
@@ -132,5 +137,6 @@ func (c *Config) Validate() error {
 	if c.ExpirySweep <= 0 {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))
 	}
+	errs = append(errs, c.HTTP.validate(handlerBound{"--decision-timeout", c.DecisionTimeout})...)
 	return errors.Join(errs...)
 }

@@ -76,7 +76,7 @@ func startServer(t *testing.T, name, bin string, args ...string) *serverProcess 
 	t.Helper()
 	// A generous decision deadline: a cold evaluation under -race on a busy
 	// machine must not turn into a timeout deny.
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--decision-timeout", "1m"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--decision-timeout", "30s"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

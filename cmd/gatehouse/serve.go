@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -120,17 +119,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	} else {
 		log.Warn("no --jwt-hs256-secret-file or --jwt-public-key-file: every authenticated endpoint answers 401")
 	}
-	srv := &http.Server{
-		Handler:           httpapi.New(eng, opts...),
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	srv := newHTTPServer(cfg.HTTP, httpapi.New(eng, opts...), reg, log)
+	ln, err := listen(cfg.HTTP, cfg.Addr, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return err
 	}
 	log.Info("gatehouse serving", "addr", ln.Addr().String(), "store", cfg.Store,
-		"policy_revision", eng.Policy().Revision, "policy_source", eng.Policy().Source)
+		"policy_revision", eng.Policy().Revision, "policy_source", eng.Policy().Source,
+		"max_connections", cfg.HTTP.MaxConnections)
 
 	go sweepExpiries(ctx, eng, cfg.ExpirySweep, log)
 	if len(cfg.WebhookURLs) > 0 {
@@ -159,15 +155,27 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
+	shutdown(srv, cfg.HTTP.ShutdownTimeout, log)
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// shutdown stops accepting and lets in-flight requests finish for at most
+// grace (--http-shutdown-timeout); connections still open then, such as a
+// client trickling its body, are closed, so a shutdown never waits on a
+// slow client.
+func shutdown(srv *http.Server, grace time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("requests still in flight after --http-shutdown-timeout: closing their connections",
+			"grace", grace, "error", err)
+		if err := srv.Close(); err != nil {
+			log.Warn("closing connections", "error", err)
+		}
+	}
 }
 
 // sweepExpiries records and announces expired access (R38, R42) until ctx
