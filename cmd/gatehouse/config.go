@@ -20,6 +20,12 @@ type Config struct {
 	RedisURL  string
 	PolicyDir string
 
+	// StoreWriteTimeout bounds one command (its reads, policy and commit,
+	// retries included) and each store write; StoreReadTimeout bounds each
+	// store read and /ready's check of the store (R45).
+	StoreWriteTimeout time.Duration
+	StoreReadTimeout  time.Duration
+
 	JWTSecretFile    string
 	JWTPublicKeyFile string
 	SystemAdmins     []string
@@ -48,6 +54,9 @@ func DefaultConfig() *Config {
 		ExpirySweep:   5 * time.Second,
 		DecisionCache: 100_000,
 		Server:        "http://127.0.0.1:8280",
+
+		StoreWriteTimeout: time.Second,
+		StoreReadTimeout:  time.Second,
 	}
 }
 
@@ -56,6 +65,10 @@ func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded store keeps its files")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis to use with --store redis (redis:// or rediss://)")
 	fs.StringVar(&c.PolicyDir, "policy-dir", c.PolicyDir, "Rego to load instead of the built-in policies")
+	fs.DurationVar(&c.StoreWriteTimeout, "store-write-timeout", c.StoreWriteTimeout,
+		"longest a write command may take, all its store reads, policy checks, commit and retries included; then 503 (R45)")
+	fs.DurationVar(&c.StoreReadTimeout, "store-read-timeout", c.StoreReadTimeout,
+		"longest one store read may take, Redis retries included, and /ready's check of the store; then 503 (R45)")
 }
 
 func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
@@ -115,6 +128,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ExpirySweep <= 0 {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))
+	}
+	if c.StoreWriteTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--store-write-timeout must be positive, not %s", c.StoreWriteTimeout))
+	}
+	if c.StoreReadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--store-read-timeout must be positive, not %s", c.StoreReadTimeout))
 	}
 	return errors.Join(errs...)
 }
