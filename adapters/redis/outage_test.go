@@ -416,3 +416,25 @@ func TestConnectionResetIsUnavailable(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	requireNotNow(t, s, every)
 }
+
+// The read timeout bounds subscribing, not the subscription: activations
+// made long after WatchPolicy returned are still delivered.
+func TestWatchOutlivesItsReadTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	watcher, err := redisstore.Open(srv.URL(), redisstore.WithReadTimeout(50*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = watcher.Close() })
+	pusher := newStore(t, srv)
+	activations, err := watcher.WatchPolicy(t.Context())
+	require.NoError(t, err)
+	<-time.After(500 * time.Millisecond) // ten read timeouts pass: the condition under test, not a wait for an event
+
+	require.NoError(t, pusher.SavePolicy(t.Context(), policyRevision("rev-1")))
+	require.NoError(t, pusher.ActivatePolicy(t.Context(), engine.PolicyActivation{Revision: "rev-1"}))
+	select {
+	case got := <-activations:
+		assert.Equal(t, "rev-1", got.Revision)
+	case <-time.After(30 * time.Second):
+		require.FailNow(t, "the watch ended with its read timeout")
+	}
+}
