@@ -63,6 +63,10 @@ func (e *Engine) ask(ctx context.Context, p *Policy, input doc) (verdict, error)
 		return verdict{}, fmt.Errorf("admission input: %w", err)
 	}
 	rs, err := p.admission.Eval(ctx, rego.EvalParsedInput(value))
+	if err != nil && ctx.Err() != nil {
+		// The command ran out of time (or its caller left) while the policy ran.
+		return verdict{}, fmt.Errorf("admission policy (revision %s): %w", p.Revision, ctx.Err())
+	}
 	if err != nil {
 		return verdict{}, fmt.Errorf("admission policy (revision %s): %w", p.Revision, err)
 	}

@@ -26,6 +26,8 @@ type plan func(ctx context.Context, p *Policy, now time.Time) (Change, error)
 // moved on before the commit, the command is decided again on the new
 // state, at most MaxCommandAttempts times.
 func (e *Engine) run(ctx context.Context, decide plan) error {
+	ctx, cancel := e.commandContext(ctx) // the whole command, attempts included (WithCommandTimeout)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
 		change, err := decide(ctx, e.policy.Load(), e.now())
 		if err != nil {

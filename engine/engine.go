@@ -19,6 +19,8 @@ type Engine struct {
 	now       func() time.Time
 	admins    map[string]bool
 	timeout   time.Duration
+	commands  time.Duration // bound of one command; 0: none
+	ready     time.Duration // bound of Ready
 	observers []DecisionObserver
 	cache     *decisionCache
 	log       *slog.Logger
@@ -59,6 +61,24 @@ const DefaultDecisionTimeout = 250 * time.Millisecond
 // is DefaultDecisionTimeout.
 func WithDecisionTimeout(d time.Duration) Option { return func(e *Engine) { e.timeout = d } }
 
+// WithCommandTimeout bounds one command (RequestAccess, Approve, SetMember,
+// PutUser, ExpireDue's expiry of one grant ...) as a whole: every store read
+// it makes, its policy evaluations, its commit and its attempts again after
+// a conflict (R40). A command that runs out of time fails with an error
+// wrapping context.DeadlineExceeded, or ErrUnavailable when the store was
+// what it waited on; what it did not commit is not written (R45). Zero or
+// less, the default, sets no bound beyond the caller's and the store's.
+func WithCommandTimeout(d time.Duration) Option { return func(e *Engine) { e.commands = d } }
+
+// WithReadyTimeout bounds Ready's check of the store, so that a stalled
+// store makes /ready answer "not ready" instead of hanging. The default is
+// DefaultReadyTimeout.
+func WithReadyTimeout(d time.Duration) Option { return func(e *Engine) { e.ready = d } }
+
+// DefaultReadyTimeout is how long Ready waits for the store unless
+// WithReadyTimeout says otherwise.
+const DefaultReadyTimeout = time.Second
+
 // WithDecisionCache keeps up to size policy answers so that a question asked
 // again about unchanged state is answered without evaluating the policy
 // again. It applies only to policies whose data sets
@@ -89,6 +109,7 @@ func New(store Store, policy *Policy, opts ...Option) (*Engine, error) {
 		now:     time.Now,
 		admins:  map[string]bool{},
 		timeout: DefaultDecisionTimeout,
+		ready:   DefaultReadyTimeout,
 		log:     slog.Default(),
 	}
 	for _, opt := range opts {
@@ -112,12 +133,30 @@ func (e *Engine) Store() Store { return e.store }
 func (e *Engine) IsSystemAdmin(subject string) bool { return e.admins[subject] }
 
 // Ready reports why the engine cannot serve, or nil when it can. A policy
-// is always loaded (New requires one), so that is whether the store answers.
+// is always loaded (New requires one), so that is whether the store answers
+// within the ready timeout (WithReadyTimeout).
 func (e *Engine) Ready(ctx context.Context) error {
+	ctx, cancel := within(ctx, e.ready)
+	defer cancel()
 	if err := e.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
+}
+
+// commandContext returns ctx bounded by the command timeout, for one
+// command (WithCommandTimeout).
+func (e *Engine) commandContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return within(ctx, e.commands)
+}
+
+// within returns ctx bounded by d from now (the earlier of that and ctx's
+// own deadline holds); d <= 0 leaves ctx as it is.
+func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // newID returns a new sortable unique id (a ULID).

@@ -55,6 +55,10 @@ func (s *Server) putMember(c *gin.Context) {
 	// read first tells, for the status code only.
 	ctx := c.Request.Context()
 	_, getErr := s.eng.GetMember(ctx, actor(c), account, user)
+	if errors.Is(getErr, engine.ErrUnavailable) {
+		s.renderError(c, getErr) // the write would wait on the same store again (R45)
+		return
+	}
 	m, err = s.eng.SetMember(ctx, actor(c), m)
 	if err != nil {
 		s.renderError(c, err)

@@ -61,12 +61,26 @@
 // # Errors
 //
 // A missing key wraps engine.ErrNotFound. A Redis that cannot be reached
-// (connection refused or reset, timeouts, pool timeout, closed client,
-// LOADING, READONLY, MASTERDOWN ...) wraps engine.ErrUnavailable, which the
-// HTTP layer answers with 503 (R45). The Store keeps no connection state of
-// its own: once Redis is back, the same Store works again. (After repeated
-// failed dials go-redis fails fast and probes the server once a second, so
-// recovery can take up to about a second.)
+// or cannot serve now wraps engine.ErrUnavailable, which the HTTP layer
+// answers with 503 and decisions with a deny (R45): connection refused or
+// reset, timeouts, pool timeout, closed client, and the replies LOADING,
+// MASTERDOWN, READONLY, BUSY, NOREPLICAS, CLUSTERDOWN, TRYAGAIN, MISCONF,
+// OOM and "max number of clients", including an EXECABORT whose queued
+// command Redis refused with one of them. The Store keeps no connection
+// state of its own: once Redis is back, the same Store works again. (After
+// repeated failed dials go-redis fails fast and probes the server once a
+// second, so recovery can take up to about a second.)
+//
+// # Timeouts
+//
+// Every method runs within a timeout, all its round trips and go-redis's
+// retries included: the read timeout for reads and Ping, the write timeout
+// for writes (WithReadTimeout, WithWriteTimeout, 1s each by default). A
+// caller's earlier deadline wins: a decision keeps its own (250ms), a
+// command its whole budget. A hook on the client bounds any other command
+// too. So a Redis frozen by SIGSTOP, or a network that drops packets, fails
+// each call within its timeout instead of the tens of seconds go-redis's
+// own read timeout, pool timeout and retries would add up to.
 //
 // # Redis Cluster
 //

@@ -44,6 +44,8 @@ const expiryPage = 256
 // the expiry-at hash decides, so that an expiry later than now within the
 // same microsecond is not reported early.
 func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([]engine.Expiry, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	var due []engine.Expiry
 	for offset := int64(0); ; offset += expiryPage {
 		members, err := s.client.ZRangeByScore(ctx, s.keys.expiries(), &redis.ZRangeBy{

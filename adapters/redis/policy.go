@@ -47,17 +47,21 @@ func (s *Store) SavePolicy(ctx context.Context, rev engine.PolicyRevision) error
 		return fmt.Errorf("redis: encode policy revision: %w", err)
 	}
 	key := s.keys.policyRevision(rev.Revision)
-	_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	ctx, cancel := s.writing(ctx)
+	defer cancel()
+	cmds, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSetNX(ctx, key, policyMetaField, meta)
 		p.HSetNX(ctx, key, policyFilesField, files)
 		p.ZAddNX(ctx, s.keys.policyRevisions(), redis.Z{Score: float64(rev.CreatedAt.UnixMicro()), Member: rev.Revision})
 		return nil
 	})
-	return wrap("save policy", err)
+	return wrapTx("save policy", cmds, err)
 }
 
 // GetPolicy returns a revision with its files.
 func (s *Store) GetPolicy(ctx context.Context, revision string) (engine.PolicyRevision, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	values, err := s.client.HMGet(ctx, s.keys.policyRevision(revision), policyMetaField, policyFilesField).Result()
 	if err != nil {
 		return engine.PolicyRevision{}, wrap("get policy", err)
@@ -80,6 +84,8 @@ func (s *Store) GetPolicy(ctx context.Context, revision string) (engine.PolicyRe
 // ListPolicies lists revisions newest first, without files: one ZREVRANGE
 // of the index, then one pipeline reading each revision's metadata.
 func (s *Store) ListPolicies(ctx context.Context, limit int) ([]engine.PolicyRevision, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	stop := int64(-1)
 	if limit > 0 {
 		stop = int64(limit) - 1
@@ -122,6 +128,8 @@ func (s *Store) ActivatePolicy(ctx context.Context, a engine.PolicyActivation) e
 		return fmt.Errorf("redis: encode policy activation: %w", err)
 	}
 	keys := []string{s.keys.policyRevision(a.Revision), s.keys.policyActive()}
+	ctx, cancel := s.writing(ctx)
+	defer cancel()
 	done, err := activateScript.Run(ctx, s.client, keys, payload, s.keys.policyChannel()).Int()
 	if err != nil {
 		return wrap("activate policy", err)
@@ -134,6 +142,8 @@ func (s *Store) ActivatePolicy(ctx context.Context, a engine.PolicyActivation) e
 
 // ActivePolicy returns the latest activation.
 func (s *Store) ActivePolicy(ctx context.Context) (engine.PolicyActivation, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	a, err := required[engine.PolicyActivation]("active policy", s.client.Get(ctx, s.keys.policyActive()))
 	if errors.Is(err, engine.ErrNotFound) {
 		return a, fmt.Errorf("redis: no policy was ever activated: %w", engine.ErrNotFound)

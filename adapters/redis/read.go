@@ -13,17 +13,23 @@ import (
 
 // GetUser returns the user id, or an error wrapping engine.ErrNotFound.
 func (s *Store) GetUser(ctx context.Context, id string) (engine.User, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	return required[engine.User](fmt.Sprintf("user %q", id), s.client.Get(ctx, s.keys.user(id)))
 }
 
 // GetAccount returns the account id, or an error wrapping engine.ErrNotFound.
 func (s *Store) GetAccount(ctx context.Context, id string) (engine.Account, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	return required[engine.Account](fmt.Sprintf("account %q", id), s.client.Get(ctx, s.keys.account(id)))
 }
 
 // GetMember returns user's membership in account, or an error wrapping
 // engine.ErrNotFound.
 func (s *Store) GetMember(ctx context.Context, account, user string) (engine.Membership, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	return required[engine.Membership](fmt.Sprintf("member %q of %q", user, account),
 		s.client.HGet(ctx, s.keys.members(account), user))
 }
@@ -31,6 +37,8 @@ func (s *Store) GetMember(ctx context.Context, account, user string) (engine.Mem
 // ListMembers returns the members of account ordered by user; an unknown
 // account has none.
 func (s *Store) ListMembers(ctx context.Context, account string) ([]engine.Membership, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	values, err := s.client.HVals(ctx, s.keys.members(account)).Result()
 	if err != nil {
 		return nil, wrap("list members", err)
@@ -47,6 +55,8 @@ func (s *Store) ListMembers(ctx context.Context, account string) ([]engine.Membe
 // It takes two round trips: the global index names the request's account,
 // whose hash holds the request.
 func (s *Store) GetRequest(ctx context.Context, id string) (engine.AccessRequest, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	op := fmt.Sprintf("request %q", id)
 	account, err := s.client.HGet(ctx, s.keys.requestIndex(), id).Result()
 	if err != nil {
@@ -59,6 +69,8 @@ func (s *Store) GetRequest(ctx context.Context, id string) (engine.AccessRequest
 // newest first. Setting both or neither is an error wrapping
 // engine.ErrInvalid; a Limit of 0 or less means no limit.
 func (s *Store) ListRequests(ctx context.Context, filter engine.RequestFilter) ([]engine.AccessRequest, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	var requests []engine.AccessRequest
 	var err error
 	switch {

@@ -16,6 +16,8 @@ import (
 // account's hash slot. Only when the account has a partner does a second
 // round trip read the subject's membership in the partner.
 func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.Snapshot, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	pipe := s.client.Pipeline()
 	userCmd := pipe.Get(ctx, s.keys.user(subject))
 	accountCmd := pipe.Get(ctx, s.keys.account(account))
@@ -63,12 +65,15 @@ func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.S
 // in one MULTI/EXEC transaction, so all four are of one instant. Members are
 // ordered by user, requests newest first.
 func (s *Store) AccountState(ctx context.Context, account string, statuses ...string) (engine.AccountState, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	pipe := s.client.TxPipeline()
 	accountCmd := pipe.Get(ctx, s.keys.account(account))
 	membersCmd := pipe.HVals(ctx, s.keys.members(account))
 	requestsCmd := pipe.HVals(ctx, s.keys.requests(account))
 	versionCmd := pipe.Get(ctx, s.keys.version(account))
-	if err := execPipe("account state", pipeExec(ctx, pipe)); err != nil {
+	cmds, err := pipe.Exec(ctx)
+	if err := wrapTx("account state", cmds, err); err != nil {
 		return engine.AccountState{}, err
 	}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -23,7 +24,16 @@ type Store struct {
 	client redis.UniversalClient
 	keys   keys
 	commit *redis.Script
+
+	readTimeout  time.Duration
+	writeTimeout time.Duration
 }
+
+// Defaults of WithReadTimeout and WithWriteTimeout.
+const (
+	DefaultReadTimeout  = time.Second
+	DefaultWriteTimeout = time.Second
+)
 
 // Option configures a Store.
 type Option func(*Store)
@@ -34,14 +44,85 @@ func WithPrefix(prefix string) Option {
 	return func(s *Store) { s.keys.prefix = prefix }
 }
 
+// WithReadTimeout bounds each read method (Snapshot, AccountState, the Get
+// and List methods, DueExpiries, Ping ...): all its round trips, go-redis's
+// retries included, end within d, or the call fails with an error wrapping
+// engine.ErrUnavailable (R45). A caller's earlier deadline still wins; zero
+// or less leaves only the caller's. The default is DefaultReadTimeout.
+func WithReadTimeout(d time.Duration) Option {
+	return func(s *Store) { s.readTimeout = d }
+}
+
+// WithWriteTimeout bounds each write method (Commit, SavePolicy,
+// ActivatePolicy, AcquireLease, SetCursor) as WithReadTimeout bounds reads.
+// The default is DefaultWriteTimeout.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(s *Store) { s.writeTimeout = d }
+}
+
 // New returns a Store on client. The Store owns the client from then on:
-// Close closes it.
+// Close closes it. New adds a hook to client that bounds every command and
+// pipeline sent without a deadline by the longer of the read and write
+// timeouts, so that no call can wait on a stalled Redis without end.
 func New(client redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{client: client, keys: keys{prefix: DefaultPrefix}, commit: redis.NewScript(commitLua)}
+	s := &Store{
+		client: client, keys: keys{prefix: DefaultPrefix}, commit: redis.NewScript(commitLua),
+		readTimeout: DefaultReadTimeout, writeTimeout: DefaultWriteTimeout,
+	}
 	for _, opt := range opts {
 		opt(s)
 	}
+	client.AddHook(boundHook{timeout: max(s.readTimeout, s.writeTimeout)})
 	return s
+}
+
+// reading returns ctx bounded by the read timeout, for one read method.
+func (s *Store) reading(ctx context.Context) (context.Context, context.CancelFunc) {
+	return within(ctx, s.readTimeout)
+}
+
+// writing returns ctx bounded by the write timeout, for one write method.
+func (s *Store) writing(ctx context.Context) (context.Context, context.CancelFunc) {
+	return within(ctx, s.writeTimeout)
+}
+
+// within returns ctx bounded by d from now; the earlier of ctx's deadline
+// and now+d holds. d <= 0 leaves ctx as it is.
+func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// boundHook is a go-redis hook that bounds every command and pipeline whose
+// context has no deadline, go-redis's retries included: the safety net
+// under the bounds each method sets.
+type boundHook struct{ timeout time.Duration }
+
+func (h boundHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h boundHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		ctx, cancel := h.bound(ctx)
+		defer cancel()
+		return next(ctx, cmd)
+	}
+}
+
+func (h boundHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		ctx, cancel := h.bound(ctx)
+		defer cancel()
+		return next(ctx, cmds)
+	}
+}
+
+func (h boundHook) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, set := ctx.Deadline(); set {
+		return ctx, func() {}
+	}
+	return within(ctx, h.timeout)
 }
 
 // Open connects to the Redis named by rawURL and returns a Store on it.
@@ -58,12 +139,17 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 // options are go-redis Options fields in snake case (dial_timeout=3s ...).
 // Redis Cluster is not accepted: see the package documentation.
 //
-// Open turns on go-redis's ContextTimeoutEnabled, so that the caller's
-// deadline bounds every call, and dials once per command attempt
-// (DialerRetries 1; go-redis still retries a failed command max_retries
-// times, 3 by default): during an outage a call fails in tens of
-// milliseconds with engine.ErrUnavailable instead of retrying for seconds
-// (R45). Open does not contact Redis; use Ping to check that it answers.
+// Open turns on go-redis's ContextTimeoutEnabled, so that a context's
+// deadline bounds every step of a call: waiting for a pooled connection
+// (pool_timeout), dialing (dial_timeout), writing and reading the socket
+// (read_timeout, write_timeout) and the backoff between go-redis's retries
+// (max_retries, 3 by default, max_retry_backoff). Each Store method sets
+// that deadline (WithReadTimeout, WithWriteTimeout; a caller's earlier one
+// wins), so a stalled Redis (SIGSTOP, a frozen VM, a lost network) fails a
+// call with engine.ErrUnavailable within its timeout however many retries
+// remain (R45). Open also dials once per command attempt (DialerRetries 1):
+// a Redis that refuses connections fails a call in milliseconds. Open does
+// not contact Redis; use Ping to check that it answers.
 func Open(rawURL string, opts ...Option) (*Store, error) {
 	client, err := newClient(rawURL)
 	if err != nil {
@@ -101,9 +187,12 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 	}
 }
 
-// Ping reports whether Redis answers. Any failure wraps
-// engine.ErrUnavailable: a Redis that does not answer PING cannot serve.
+// Ping reports whether Redis answers, within the read timeout. Any failure
+// wraps engine.ErrUnavailable: a Redis that does not answer PING (or
+// answers LOADING, MASTERDOWN, BUSY ...) cannot serve.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: ping: %w: %w", engine.ErrUnavailable, err)
 	}

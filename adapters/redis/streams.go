@@ -45,6 +45,8 @@ func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limi
 }
 
 func (s *Store) readStream(ctx context.Context, key, after string, limit int) ([]redis.XMessage, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	start := "-"
 	if after != "" {
 		if !isStreamID(after) {

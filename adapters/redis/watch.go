@@ -14,8 +14,12 @@ import (
 // reconnects and subscribes again by itself; activations published while it
 // was away are missed, which is why readers also poll ActivePolicy.
 func (s *Store) WatchPolicy(ctx context.Context) (<-chan engine.PolicyActivation, error) {
-	sub := s.client.Subscribe(ctx, s.keys.policyChannel())
-	if _, err := sub.Receive(ctx); err != nil {
+	// Only subscribing is bounded by the read timeout; the subscription
+	// lives until ctx ends.
+	subscribing, cancel := s.reading(ctx)
+	defer cancel()
+	sub := s.client.Subscribe(subscribing, s.keys.policyChannel())
+	if _, err := sub.Receive(subscribing); err != nil {
 		_ = sub.Close() // the subscription failed: nothing is left to release
 		return nil, wrap("watch policy", err)
 	}

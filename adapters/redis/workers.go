@@ -34,6 +34,8 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 	case ttl < time.Millisecond:
 		return false, engine.Invalid("ttl", "must be at least a millisecond, not %s", ttl)
 	}
+	ctx, cancel := s.writing(ctx)
+	defer cancel()
 	held, err := leaseScript.Run(ctx, s.client, []string{s.keys.lease(name)}, holder, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, wrap("acquire lease", err)
@@ -43,6 +45,8 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.
 
 // GetCursor returns the named cursor, "" when it was never set.
 func (s *Store) GetCursor(ctx context.Context, name string) (string, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
 	cursor, err := s.client.Get(ctx, s.keys.cursor(name)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
@@ -58,5 +62,7 @@ func (s *Store) SetCursor(ctx context.Context, name, cursor string) error {
 	if name == "" {
 		return engine.Invalid("name", "is empty")
 	}
+	ctx, cancel := s.writing(ctx)
+	defer cancel()
 	return wrap("set cursor", s.client.Set(ctx, s.keys.cursor(name), cursor, 0).Err())
 }

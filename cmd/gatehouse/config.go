@@ -20,6 +20,12 @@ type Config struct {
 	RedisURL  string
 	PolicyDir string
 
+	// StoreWriteTimeout bounds one command (its reads, policy and commit,
+	// retries included) and each store write; StoreReadTimeout bounds each
+	// store read and /ready's check of the store (R45).
+	StoreWriteTimeout time.Duration
+	StoreReadTimeout  time.Duration
+
 	JWTSecretFile    string
 	JWTPublicKeyFile string
 	SystemAdmins     []string
@@ -54,6 +60,9 @@ func DefaultConfig() *Config {
 		DecisionTimeout: engine.DefaultDecisionTimeout,
 		Server:          "http://127.0.0.1:8280",
 		HTTP:            DefaultHTTPConfig(),
+
+		StoreWriteTimeout: time.Second,
+		StoreReadTimeout:  time.Second,
 	}
 }
 
@@ -64,6 +73,10 @@ func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Store, "store", c.Store, "where state lives: embedded or redis")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded store keeps its files")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis to use with --store redis (redis:// or rediss://)")
+	fs.DurationVar(&c.StoreWriteTimeout, "store-write-timeout", c.StoreWriteTimeout,
+		"longest a write command may take, all its store reads, policy checks, commit and retries included; then 503 (R45)")
+	fs.DurationVar(&c.StoreReadTimeout, "store-read-timeout", c.StoreReadTimeout,
+		"longest one store read may take, Redis retries included, and /ready's check of the store; then 503 (R45)")
 }
 
 func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
@@ -137,6 +150,15 @@ func (c *Config) Validate() error {
 	if c.ExpirySweep <= 0 {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))
 	}
-	errs = append(errs, c.HTTP.validate(handlerBound{"--decision-timeout", c.DecisionTimeout})...)
+	errs = append(errs, c.HTTP.validate(
+		handlerBound{"--decision-timeout", c.DecisionTimeout},
+		handlerBound{"--store-write-timeout", c.StoreWriteTimeout},
+		handlerBound{"--store-read-timeout", c.StoreReadTimeout})...)
+	if c.StoreWriteTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--store-write-timeout must be positive, not %s", c.StoreWriteTimeout))
+	}
+	if c.StoreReadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--store-read-timeout must be positive, not %s", c.StoreReadTimeout))
+	}
 	return errors.Join(errs...)
 }

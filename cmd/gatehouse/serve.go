@@ -72,6 +72,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		engine.WithObserver(httpapi.NewMetrics(reg)),
 		engine.WithReloadObserver(func(outcome string) { reloads.WithLabelValues(outcome).Inc() }),
 	}
+	engOpts = append(engOpts, storeTimeouts(cfg)...)
 	if len(cfg.DecisionLog) > 0 {
 		dlog, err := decisionlog.Open(cfg.DecisionLog, decisionlog.WithMask(cfg.DecisionLogMask...), decisionlog.WithLogger(log))
 		if err != nil {

@@ -18,9 +18,19 @@ func openStore(cfg *Config) (engine.Store, error) {
 	case "embedded":
 		return embedded.Open(cfg.DataDir)
 	case "redis":
-		return redisstore.Open(cfg.RedisURL)
+		return redisstore.Open(cfg.RedisURL,
+			redisstore.WithReadTimeout(cfg.StoreReadTimeout), redisstore.WithWriteTimeout(cfg.StoreWriteTimeout))
 	default:
 		return nil, fmt.Errorf("--store must be embedded or redis, not %q", cfg.Store)
+	}
+}
+
+// storeTimeouts are the engine options of --store-write-timeout and
+// --store-read-timeout: the budget of one command and of /ready (R45).
+func storeTimeouts(cfg *Config) []engine.Option {
+	return []engine.Option{
+		engine.WithCommandTimeout(cfg.StoreWriteTimeout),
+		engine.WithReadyTimeout(cfg.StoreReadTimeout),
 	}
 }
 
@@ -55,7 +65,8 @@ func openEngine(ctx context.Context, cfg *Config, opts ...engine.Option) (*engin
 	if err != nil {
 		return nil, nil, err
 	}
-	eng, err := engine.New(store, p, append([]engine.Option{engine.WithLogger(slog.Default())}, opts...)...)
+	opts = append(append([]engine.Option{engine.WithLogger(slog.Default())}, storeTimeouts(cfg)...), opts...)
+	eng, err := engine.New(store, p, opts...)
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -83,14 +85,24 @@ func (s *Server) Stop() {
 	s.stopLocked()
 }
 
+// Port is the server's TCP port on 127.0.0.1.
+func (s *Server) Port() int { return s.port }
+
+// Dir is the server's working directory, where a dump.rdb would be written.
+func (s *Server) Dir() string { return s.dir }
+
 // Restart starts the server again on the same port and directory, stopping
 // it first if it runs, and returns once it answers PING. Data is not kept
-// unless persistence was turned on with WithArgs.
-func (s *Server) Restart() {
+// unless persistence was turned on with WithArgs. opts apply from this
+// start on, after those given to Start (WithArgs appends to its arguments).
+func (s *Server) Restart(opts ...Option) {
 	s.tb.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopLocked()
+	for _, opt := range opts {
+		opt(&s.cfg)
+	}
 	if err := s.startLocked(); err != nil {
 		s.tb.Fatalf("redistest: restart redis-server on %s: %v", s.Addr(), err)
 	}
@@ -118,30 +130,57 @@ func (s *Server) startLocked() error {
 		close(done)
 	}()
 	s.cmd, s.done = cmd, done
-	if err := waitReady(s.Addr(), done, s.cfg.startTimeout); err != nil {
+	if err := waitReady(s.Addr(), done, s.cfg.startTimeout, s.cfg.ready); err != nil {
 		s.stopLocked()
 		return fmt.Errorf("%w; log:\n%s", err, tail(logPath))
 	}
 	return nil
 }
 
+// Pause freezes the server with SIGSTOP, as a stalled host or a long GC
+// pause would: the kernel still accepts connections, nothing answers. Stop
+// and the test's cleanup end a paused server too.
+func (s *Server) Pause() {
+	s.tb.Helper()
+	s.signal(syscall.SIGSTOP)
+}
+
+// Resume lets a paused server run again with SIGCONT.
+func (s *Server) Resume() {
+	s.tb.Helper()
+	s.signal(syscall.SIGCONT)
+}
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.tb.Fatalf("redistest: %v to a stopped redis-server", sig)
+		return
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.tb.Fatalf("redistest: %v to redis-server: %v", sig, err)
+	}
+}
+
 func (s *Server) stopLocked() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill() // fails only when the process already exited
+	_ = s.cmd.Process.Kill() // fails only when the process already exited; SIGKILL ends a paused one too
 	<-s.done
 	s.cmd, s.done = nil, nil
 }
 
-// waitReady polls addr with PING, backing off from 2ms to 100ms, until it
-// answers PONG, the process exits or timeout passes.
-func waitReady(addr string, exited <-chan struct{}, timeout time.Duration) error {
+// waitReady polls addr with PING, backing off from 2ms to 100ms, until its
+// reply starts with one of ready, the process exits or timeout passes.
+func waitReady(addr string, exited <-chan struct{}, timeout time.Duration, ready []string) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	delay := 2 * time.Millisecond
 	for {
-		err := ping(addr)
+		err := ping(addr, ready)
 		if err == nil {
 			return nil
 		}
@@ -156,27 +195,30 @@ func waitReady(addr string, exited <-chan struct{}, timeout time.Duration) error
 	}
 }
 
-// ping sends one PING over a fresh connection and expects +PONG.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+// ping sends one PING over a fresh connection and expects a reply starting
+// with one of ready.
+func ping(addr string, ready []string) error {
+	line, err := command(addr, time.Second, "PING")
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
-		return err
+	for _, r := range ready {
+		if strings.HasPrefix(line, r) {
+			return nil
+		}
 	}
-	if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
+	return fmt.Errorf("PING answered %q", line)
+}
+
+// FreePort returns a port of 127.0.0.1 on which nothing listens now, for a
+// replica whose master is gone (ReplicaOfAddr) or a refused connection.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	port, err := freePort()
 	if err != nil {
-		return err
+		tb.Fatalf("redistest: pick a free port: %v", err)
 	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
+	return port
 }
 
 // freePort asks the kernel for a free port on 127.0.0.1.
@@ -204,4 +246,55 @@ func tail(path string) string {
 		b = b[len(b)-max:]
 	}
 	return string(b)
+}
+
+// RestartLoading makes the server slow to start, as a Redis restarted with
+// a large data set is: it adds filler keys (filler:1 ... filler:N) to the
+// data, saves it all to the dump file, and restarts the server so that it
+// loads the dump taking perKey per key (redis-server's key-load-delay, the
+// knob of Redis's own test suite). It returns as soon as the server
+// answers PING with -LOADING; the server stays loading for about
+// filler*perKey, answering -LOADING to every data command meanwhile, then
+// serves the saved data. Later Restarts load slowly too.
+func (s *Server) RestartLoading(filler int, perKey time.Duration) {
+	s.tb.Helper()
+	fill := "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'filler:' .. i, 'x') end return 1"
+	for _, cmd := range [][]string{{"EVAL", fill, "0", strconv.Itoa(filler)}, {"SAVE"}} {
+		if reply, err := command(s.Addr(), time.Minute, cmd...); err != nil || strings.HasPrefix(reply, "-") {
+			s.tb.Fatalf("redistest: %s before a slow restart: %q %v", cmd[0], reply, err)
+		}
+	}
+	s.Restart(
+		WithArgs("--dbfilename", "dump.rdb",
+			"--key-load-delay", strconv.FormatInt(max(perKey.Microseconds(), 1), 10),
+			"--loading-process-events-interval-bytes", "1024"),
+		WithReadyReplies("-LOADING"),
+	)
+}
+
+// Loading reports whether the server still answers PING with -LOADING.
+func (s *Server) Loading() bool {
+	reply, err := command(s.Addr(), time.Second, "PING")
+	return err == nil && strings.HasPrefix(reply, "-LOADING")
+}
+
+// command sends one command over a fresh connection and returns the first
+// line of its reply, giving up after timeout.
+func command(addr string, timeout time.Duration, args ...string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return "", err
+	}
+	req := "*" + strconv.Itoa(len(args)) + "\r\n"
+	for _, a := range args {
+		req += "$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n"
+	}
+	if _, err := conn.Write([]byte(req)); err != nil {
+		return "", err
+	}
+	return bufio.NewReader(conn).ReadString('\n')
 }
