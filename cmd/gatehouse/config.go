@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse/gatehouse/adapters/httpapi"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/pflag"
 )
@@ -22,6 +23,9 @@ type Config struct {
 
 	JWTSecretFile    string
 	JWTPublicKeyFile string
+	JWTAudience      string
+	JWTIssuer        string
+	JWTLeeway        time.Duration
 	SystemAdmins     []string
 
 	WebhookURLs       []string
@@ -47,6 +51,7 @@ func DefaultConfig() *Config {
 		RedisURL:      "redis://127.0.0.1:6379/0",
 		ExpirySweep:   5 * time.Second,
 		DecisionCache: 100_000,
+		JWTLeeway:     httpapi.DefaultJWTLeeway,
 		Server:        "http://127.0.0.1:8280",
 	}
 }
@@ -61,6 +66,7 @@ func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
 	c.bindJWTFlags(fs)
+	fs.DurationVar(&c.JWTLeeway, "jwt-leeway", c.JWTLeeway, "clock skew tolerated on a token's exp, nbf and iat (at most 5m)")
 	fs.StringSliceVar(&c.SystemAdmins, "system-admins", c.SystemAdmins, "subjects allowed every directory and member operation (R32)")
 	fs.StringArrayVar(&c.WebhookURLs, "webhook-url", c.WebhookURLs, "where events are delivered (repeatable)")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", c.WebhookSecretFile, "file holding the HMAC secret that signs webhook deliveries")
@@ -73,6 +79,8 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.JWTSecretFile, "jwt-hs256-secret-file", c.JWTSecretFile, "file holding the HS256 secret that signs API tokens")
 	fs.StringVar(&c.JWTPublicKeyFile, "jwt-public-key-file", c.JWTPublicKeyFile, "PEM public key (RS256 or ES256) that verifies API tokens")
+	fs.StringVar(&c.JWTAudience, "jwt-audience", c.JWTAudience, "audience API tokens must name in aud (set it in production)")
+	fs.StringVar(&c.JWTIssuer, "jwt-issuer", c.JWTIssuer, "issuer API tokens must name in iss (set it in production)")
 }
 
 func (c *Config) bindClientFlags(fs *pflag.FlagSet) {
@@ -87,8 +95,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--store must be embedded or redis, not %q", c.Store))
 	}
 	if c.Store == "redis" {
-		if _, err := url.Parse(c.RedisURL); err != nil || c.RedisURL == "" {
-			errs = append(errs, fmt.Errorf("--redis-url %q is not a URL", c.RedisURL))
+		if _, err := url.Parse(c.RedisURL); err != nil {
+			errs = append(errs, fmt.Errorf("--redis-url is not a URL: %s", urlProblem(err)))
+		} else if c.RedisURL == "" {
+			errs = append(errs, errors.New("--redis-url is empty"))
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -97,14 +107,19 @@ func (c *Config) Validate() error {
 	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
 		errs = append(errs, errors.New("give --jwt-hs256-secret-file or --jwt-public-key-file, not both"))
 	}
+	if c.JWTLeeway < 0 || c.JWTLeeway > httpapi.MaxJWTLeeway {
+		errs = append(errs, fmt.Errorf("--jwt-leeway must be between 0s and %s (it is %s)", httpapi.MaxJWTLeeway, c.JWTLeeway))
+	}
 	for _, s := range c.SystemAdmins {
 		if !engine.ValidID(s) {
 			errs = append(errs, fmt.Errorf("--system-admins: %q is not a valid id", s))
 		}
 	}
 	for _, u := range c.WebhookURLs {
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") {
-			errs = append(errs, fmt.Errorf("--webhook-url %q must be an http(s) URL", u))
+		if p, err := url.Parse(u); err != nil {
+			errs = append(errs, fmt.Errorf("--webhook-url is not a URL: %s", urlProblem(err)))
+		} else if p.Scheme != "http" && p.Scheme != "https" {
+			errs = append(errs, fmt.Errorf("--webhook-url %s must be an http(s) URL", redactURL(u)))
 		}
 	}
 	if len(c.WebhookURLs) > 0 && c.WebhookSecretFile == "" {
