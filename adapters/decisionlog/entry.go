@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/engine"
@@ -99,14 +100,16 @@ func (e Entry) Replayable() bool {
 	return e.Logged().Request.Validate() == nil
 }
 
-// holdsMasked reports whether a decoded JSON value holds Masked anywhere.
+// holdsMasked reports whether a decoded JSON value holds Masked anywhere,
+// whole or inside a string or a key (a masked value is scrubbed from the
+// rest of the line too).
 func holdsMasked(v any) bool {
 	switch v := v.(type) {
 	case string:
-		return v == Masked
+		return strings.Contains(v, Masked)
 	case map[string]any:
-		for _, x := range v {
-			if holdsMasked(x) {
+		for k, x := range v {
+			if strings.Contains(k, Masked) || holdsMasked(x) {
 				return true
 			}
 		}

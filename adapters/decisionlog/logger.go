@@ -3,12 +3,15 @@ package decisionlog
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,7 +56,11 @@ func WithBuffer(n int) Option {
 
 // WithMask masks fields: each value is replaced with "***". A field is a
 // JSON name of Entry, or a dotted path into it ("subject", "context",
-// "reasons", "resource.account", "grant.approved_by").
+// "reasons", "resource.account", "grant.approved_by"). A masked value is
+// also replaced with "***" wherever else it appears in the line: inside a
+// reason sentence, the grant, the error, another context value or key
+// (issue 7, point 4). Only the fields gatehouse generates (decision_id,
+// time, eval_ms, policy_revision) are left as they are.
 func WithMask(fields ...string) Option {
 	return func(l *Logger) {
 		for _, f := range fields {
@@ -199,26 +206,112 @@ func (l *Logger) encode(e Entry) ([]byte, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, err
 	}
+	var secrets []string
 	for _, path := range l.mask {
-		maskPath(doc, path)
+		secrets = maskPath(doc, path, secrets)
 	}
+	scrubLine(doc, secrets)
 	b, err = json.Marshal(doc)
 	return append(b, '\n'), err
 }
 
-// maskPath replaces the value at path with Masked, if it is there.
-func maskPath(doc map[string]any, path []string) {
+// maskPath replaces the value at path with Masked, if it is there, and
+// returns secrets with the values it held added: every string and number
+// in it, however deeply nested.
+func maskPath(doc map[string]any, path []string, secrets []string) []string {
 	for i, key := range path {
 		v, ok := doc[key]
 		if !ok {
-			return
+			return secrets
 		}
 		if i == len(path)-1 {
 			doc[key] = Masked
-			return
+			return appendValues(secrets, v)
 		}
 		if doc, ok = v.(map[string]any); !ok {
-			return
+			return secrets
 		}
 	}
+	return secrets
+}
+
+// appendValues appends the text of every string and number in v. Booleans
+// and nulls are not values a line can echo elsewhere, and the keys of a
+// masked object are names, not values: they are left alone.
+func appendValues(out []string, v any) []string {
+	switch v := v.(type) {
+	case string:
+		if v != "" && v != Masked {
+			out = append(out, v)
+		}
+	case json.Number:
+		out = append(out, v.String())
+	case map[string]any:
+		for _, x := range v {
+			out = appendValues(out, x)
+		}
+	case []any:
+		for _, x := range v {
+			out = appendValues(out, x)
+		}
+	}
+	return out
+}
+
+// generated are the fields gatehouse writes itself, which never echo what
+// a decision was asked or answered: they are not scrubbed.
+var generated = map[string]bool{"decision_id": true, "time": true, "eval_ms": true, "policy_revision": true}
+
+// scrubLine replaces every occurrence of a masked value anywhere else in
+// the line with Masked: in the reasons ("alice holds account_admin on
+// acme"), the grant, the error, the context (values and keys) and the
+// other request fields. A masked value must appear nowhere in the line
+// (issue 7, point 4). Longer values are replaced first, so that a value
+// holding another is hidden whole.
+func scrubLine(doc map[string]any, secrets []string) {
+	if len(secrets) == 0 {
+		return
+	}
+	slices.SortFunc(secrets, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
+	secrets = slices.Compact(secrets)
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		pairs = append(pairs, s, Masked)
+	}
+	r := strings.NewReplacer(pairs...)
+	for k, v := range doc {
+		if !generated[k] {
+			doc[k] = scrubValue(v, r)
+		}
+	}
+}
+
+// scrubValue returns v with r applied to every string, number and object
+// key in it. A number that held a masked value becomes the string Masked.
+func scrubValue(v any, r *strings.Replacer) any {
+	switch v := v.(type) {
+	case string:
+		return r.Replace(v)
+	case json.Number:
+		if s := r.Replace(v.String()); s != v.String() {
+			return Masked
+		}
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			key := r.Replace(k)
+			for _, taken := out[key]; taken; _, taken = out[key] {
+				key += "*" // two keys masked alike both stay
+			}
+			out[key] = scrubValue(v[k], r)
+		}
+		return out
+	case []any:
+		for i, x := range v {
+			v[i] = scrubValue(x, r)
+		}
+		return v
+	}
+	return v
 }

@@ -6,7 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -247,4 +251,221 @@ func TestEndpointsNeedATokenR43(t *testing.T) {
 		e := requireError(t, rec, http.StatusUnauthorized, "unauthenticated")
 		assert.Contains(t, e.Error.Message, "no token verifier")
 	})
+}
+
+// serveWith starts a real HTTP server with verifier, logging to the
+// returned buffer.
+func serveWith(t *testing.T, verifier httpapi.Verifier) (url string, logs *syncBuffer) {
+	t.Helper()
+	logs = &syncBuffer{}
+	h := newEmbeddedHarness(t, httpapi.WithVerifier(verifier),
+		httpapi.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	srv := httptest.NewServer(h.handler)
+	t.Cleanup(srv.Close)
+	return srv.URL, logs
+}
+
+// getEvents calls GET /v1/events with the bearer token and returns the
+// status and body.
+func getEvents(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/v1/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+// R43 (issue 7, point 4): with --jwt-audience and --jwt-issuer set, a
+// token for another audience or from another issuer is refused with a 401
+// saying what is wrong, through a real HTTP server; the body and the logs
+// never quote the token.
+func TestAudienceAndIssuerR43(t *testing.T) {
+	v, err := httpapi.NewHS256Verifier(testSecret, httpapi.WithAudience("gatehouse"), httpapi.WithIssuer("https://idp.example.com"))
+	require.NoError(t, err)
+	url, logs := serveWith(t, v)
+	claims := func(extra jwt.MapClaims) jwt.MapClaims {
+		c := validClaims(systemAdmin)
+		for k, x := range extra {
+			if x == nil {
+				delete(c, k)
+				continue
+			}
+			c[k] = x
+		}
+		return c
+	}
+	right := jwt.MapClaims{"aud": "gatehouse", "iss": "https://idp.example.com"}
+	tests := []struct {
+		name   string
+		claims jwt.MapClaims
+		want   string // "" for accepted
+	}{
+		{name: "right audience and issuer", claims: claims(right)},
+		{name: "right audience among others", claims: claims(jwt.MapClaims{"aud": []string{"billing", "gatehouse"}, "iss": "https://idp.example.com"})},
+		{name: "wrong audience", claims: claims(jwt.MapClaims{"aud": "billing", "iss": "https://idp.example.com"}),
+			want: `the token's audience is not "gatehouse"`},
+		{name: "missing audience", claims: claims(jwt.MapClaims{"iss": "https://idp.example.com"}),
+			want: `the token has no aud claim: this server requires the audience "gatehouse"`},
+		{name: "empty audience", claims: claims(jwt.MapClaims{"aud": "", "iss": "https://idp.example.com"}),
+			want: `the token has no aud claim`},
+		{name: "wrong issuer", claims: claims(jwt.MapClaims{"aud": "gatehouse", "iss": "https://evil.example.com"}),
+			want: `the token's issuer is not "https://idp.example.com"`},
+		{name: "missing issuer", claims: claims(jwt.MapClaims{"aud": "gatehouse"}),
+			want: `the token has no iss claim: this server requires the issuer "https://idp.example.com"`},
+		{name: "both wrong", claims: claims(jwt.MapClaims{"aud": "billing", "iss": "https://evil.example.com"}),
+			want: `the token's audience is not "gatehouse"; the token's issuer is not "https://idp.example.com"`},
+		{name: "right claims, expired", claims: claims(jwt.MapClaims{"aud": "gatehouse", "iss": "https://idp.example.com",
+			"exp": time.Now().Add(-time.Hour).Unix()}), want: "the token expired at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := sign(t, jwt.SigningMethodHS256, testSecret, tt.claims)
+			status, body := getEvents(t, url, token)
+			if tt.want == "" {
+				assert.Equal(t, http.StatusOK, status, body)
+				return
+			}
+			assert.Equal(t, http.StatusUnauthorized, status, body)
+			var e errorAnswer
+			require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+			assert.Equal(t, "unauthenticated", e.Error.Code)
+			assert.Contains(t, e.Error.Message, tt.want)
+			assertNoTokenIn(t, token, body, logs.String())
+		})
+	}
+
+	t.Run("a verifier without audience or issuer accepts either", func(t *testing.T) {
+		plain, err := httpapi.NewHS256Verifier(testSecret)
+		require.NoError(t, err)
+		sub, err := plain.Verify(sign(t, jwt.SigningMethodHS256, testSecret, claims(jwt.MapClaims{"aud": "billing", "iss": "x"})))
+		require.NoError(t, err)
+		assert.Equal(t, systemAdmin, sub)
+	})
+	t.Run("the public key verifiers check them too", func(t *testing.T) {
+		k := newKeys(t)
+		rs, err := httpapi.NewPublicKeyVerifier(k.rsaPEM, httpapi.WithAudience("gatehouse"))
+		require.NoError(t, err)
+		_, err = rs.Verify(sign(t, jwt.SigningMethodRS256, k.rsa, claims(jwt.MapClaims{"aud": "billing"})))
+		require.ErrorContains(t, err, `the token's audience is not "gatehouse"`)
+		_, err = rs.Verify(sign(t, jwt.SigningMethodRS256, k.rsa, claims(jwt.MapClaims{"aud": "gatehouse"})))
+		require.NoError(t, err)
+	})
+}
+
+// R43: exp, nbf and iat are checked with a small leeway for clock skew,
+// through a real HTTP server: inside it a token passes, beyond it it is
+// refused with a 401 saying why.
+func TestLeewayR43(t *testing.T) {
+	v, err := httpapi.NewHS256Verifier(testSecret, httpapi.WithLeeway(30*time.Second))
+	require.NoError(t, err)
+	url, logs := serveWith(t, v)
+	now := time.Now()
+	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	tests := []struct {
+		name   string
+		claims jwt.MapClaims
+		want   string
+	}{
+		{name: "expired 10s ago, within 30s", claims: jwt.MapClaims{"sub": systemAdmin, "exp": at(-10 * time.Second)}},
+		{name: "expired 2m ago, beyond 30s", claims: jwt.MapClaims{"sub": systemAdmin, "exp": at(-2 * time.Minute)},
+			want: "the token expired at"},
+		{name: "nbf 10s ahead, within 30s", claims: jwt.MapClaims{"sub": systemAdmin, "exp": at(time.Hour), "nbf": at(10 * time.Second)}},
+		{name: "nbf 2m ahead, beyond 30s", claims: jwt.MapClaims{"sub": systemAdmin, "exp": at(time.Hour), "nbf": at(2 * time.Minute)},
+			want: "the token is not valid before"},
+		{name: "iat 10s ahead, within 30s", claims: jwt.MapClaims{"sub": systemAdmin, "exp": at(time.Hour), "iat": at(10 * time.Second)}},
+		{name: "iat 2m ahead, beyond 30s", claims: jwt.MapClaims{"sub": systemAdmin, "exp": at(time.Hour), "iat": at(2 * time.Minute)},
+			want: "the token is issued in the future"},
+		{name: "no exp", claims: jwt.MapClaims{"sub": systemAdmin}, want: "the token has no exp claim"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := sign(t, jwt.SigningMethodHS256, testSecret, tt.claims)
+			status, body := getEvents(t, url, token)
+			if tt.want == "" {
+				assert.Equal(t, http.StatusOK, status, body)
+				return
+			}
+			assert.Equal(t, http.StatusUnauthorized, status, body)
+			assert.Contains(t, body, tt.want)
+			assertNoTokenIn(t, token, body, logs.String())
+		})
+	}
+
+	t.Run("no leeway refuses a token expired 10s ago", func(t *testing.T) {
+		strict, err := httpapi.NewHS256Verifier(testSecret, httpapi.WithLeeway(0))
+		require.NoError(t, err)
+		_, err = strict.Verify(sign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": "alice", "exp": at(-10 * time.Second)}))
+		require.ErrorContains(t, err, "the token expired at")
+	})
+	t.Run("the leeway is bounded", func(t *testing.T) {
+		for _, d := range []time.Duration{-time.Second, httpapi.MaxJWTLeeway + time.Second, time.Hour} {
+			_, err := httpapi.NewHS256Verifier(testSecret, httpapi.WithLeeway(d))
+			require.ErrorContains(t, err, "the JWT leeway must be between 0s and 5m0s", d)
+			_, err = httpapi.NewPublicKeyVerifier(newKeys(t).ecPEM, httpapi.WithLeeway(d))
+			require.ErrorContains(t, err, "the JWT leeway must be between", d)
+		}
+		_, err := httpapi.NewHS256Verifier(testSecret, httpapi.WithLeeway(httpapi.MaxJWTLeeway))
+		require.NoError(t, err)
+	})
+}
+
+// No credential in an error body or a log line (issue 7, point 4): a bad
+// token, whatever is wrong with it, is never quoted back, nor any part of
+// its header (alg) or claims that the jwt library would quote.
+func TestBadTokenNeverEchoed(t *testing.T) {
+	k := newKeys(t)
+	url, logs := serveWith(t, mustHS256(t))
+	header := base64URL(`{"alg":"HS999-secret-alg-marker","typ":"JWT"}`)
+	claims := base64URL(`{"sub":"ops","exp":9999999999}`)
+	tokens := map[string]string{
+		"garbage":               "not-a-jwt-secret-marker-0123456789",
+		"four parts":            "a.b.c.secret-marker-4",
+		"unknown alg":           header + "." + claims + ".c2lnbmF0dXJl",
+		"bad JSON claims":       base64URL(`{"alg":"HS256"}`) + "." + base64URL(`{"sub": secret-marker-json}`) + ".c2ln",
+		"bad base64":            "@@@secret-marker@@@." + claims + ".c2ln",
+		"wrong signature":       sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-0123"), validClaims("ops")),
+		"alg none":              sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, validClaims("ops")),
+		"RS256 on HS256":        sign(t, jwt.SigningMethodRS256, k.rsa, validClaims("ops")),
+		"exp of the wrong type": sign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": "ops", "exp": "tomorrow-secret-marker"}),
+		"expired":               sign(t, jwt.SigningMethodHS256, testSecret, jwt.MapClaims{"sub": "ops", "exp": time.Now().Add(-time.Hour).Unix()}),
+		"sub not an id":         sign(t, jwt.SigningMethodHS256, testSecret, validClaims("ops secret-marker")),
+	}
+	for name, token := range tokens {
+		t.Run(name, func(t *testing.T) {
+			status, body := getEvents(t, url, token)
+			require.Equal(t, http.StatusUnauthorized, status, body)
+			assertNoTokenIn(t, token, body, logs.String())
+			assert.NotContains(t, body, "secret-marker")
+			assert.NotContains(t, body, "HS999")
+		})
+	}
+	assert.NotContains(t, logs.String(), "secret-marker")
+}
+
+func mustHS256(t *testing.T) *httpapi.JWTVerifier {
+	t.Helper()
+	v, err := httpapi.NewHS256Verifier(testSecret)
+	require.NoError(t, err)
+	return v
+}
+
+func base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// assertNoTokenIn checks that no part of token (its whole, or any of its
+// dot-separated parts long enough to mean something) is in texts.
+func assertNoTokenIn(t *testing.T, token string, texts ...string) {
+	t.Helper()
+	for _, text := range texts {
+		assert.NotContains(t, text, token)
+		for part := range strings.SplitSeq(token, ".") {
+			if len(part) >= 8 {
+				assert.NotContains(t, text, part)
+			}
+		}
+	}
 }

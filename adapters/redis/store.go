@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -153,6 +154,16 @@ func (h boundHook) bound(ctx context.Context) (context.Context, context.CancelFu
 func Open(rawURL string, opts ...Option) (*Store, error) {
 	client, err := newClient(rawURL)
 	if err != nil {
+		// A *url.Error quotes the whole URL, password included: keep only
+		// its cause, and not even that when it quotes a piece (an escape).
+		var ue *url.Error
+		var escape url.EscapeError
+		switch {
+		case errors.As(err, &escape):
+			err = errors.New("the URL holds an invalid %-escape")
+		case errors.As(err, &ue):
+			err = fmt.Errorf("the URL does not parse: %w", ue.Err)
+		}
 		return nil, fmt.Errorf("redis: open: %w", err)
 	}
 	return New(client, opts...), nil

@@ -52,7 +52,7 @@ type config struct {
 	requestTimeout time.Duration
 	minBackoff     time.Duration
 	maxBackoff     time.Duration
-	observe        func(url string, ok bool)
+	observe        func(name string, ok bool)
 	log            *slog.Logger
 }
 
@@ -104,11 +104,13 @@ func WithHTTPClient(client *http.Client) Option {
 	}
 }
 
-// WithObserver calls observe after every delivery attempt with its URL and
-// whether the receiver accepted it, e.g. to count deliveries by outcome. It
-// is called from one goroutine per URL, so it must be safe for concurrent
-// use, and it should return quickly.
-func WithObserver(observe func(url string, ok bool)) Option {
+// WithObserver calls observe after every delivery attempt with the
+// webhook's name, Name(url), and whether the receiver accepted it, e.g. to
+// count deliveries by outcome. The name, never the URL, is given: a URL
+// may hold credentials, which must not become a metric label or a log
+// line. It is called from one goroutine per URL, so it must be safe for
+// concurrent use, and it should return quickly.
+func WithObserver(observe func(name string, ok bool)) Option {
 	return func(c *config) {
 		if observe != nil {
 			c.observe = observe
@@ -117,7 +119,8 @@ func WithObserver(observe func(url string, ok bool)) Option {
 }
 
 // WithLogger sets where failed attempts and store errors are logged
-// (nowhere by default).
+// (nowhere by default). Lines name a webhook by its lease name and its
+// URL's scheme and host: never its user info, path or query values.
 func WithLogger(log *slog.Logger) Option {
 	return func(c *config) {
 		if log != nil {

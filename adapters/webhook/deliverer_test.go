@@ -133,10 +133,10 @@ func TestDeliversEveryEventInOrder(t *testing.T) {
 			first, second := newReceiver(t, secret), newReceiver(t, secret)
 			var mu sync.Mutex
 			outcomes := map[string]int{}
-			observe := func(url string, ok bool) {
+			observe := func(name string, ok bool) {
 				mu.Lock()
 				defer mu.Unlock()
-				outcomes[fmt.Sprintf("%s %t", url, ok)]++
+				outcomes[fmt.Sprintf("%s %t", name, ok)]++
 			}
 			before := commitEvents(t, s, 1, 3)
 			run(t, webhook.New(s, []string{first.url, second.url}, secret, fast(webhook.WithObserver(observe))...))
@@ -160,9 +160,9 @@ func TestDeliversEveryEventInOrder(t *testing.T) {
 			require.EventuallyWithT(t, func(c *assert.CollectT) {
 				mu.Lock()
 				defer mu.Unlock()
-				assert.GreaterOrEqual(c, outcomes[first.url+" true"], len(want))
-				assert.GreaterOrEqual(c, outcomes[second.url+" true"], len(want))
-				assert.Zero(c, outcomes[first.url+" false"]+outcomes[second.url+" false"])
+				assert.GreaterOrEqual(c, outcomes[webhook.Name(first.url)+" true"], len(want))
+				assert.GreaterOrEqual(c, outcomes[webhook.Name(second.url)+" true"], len(want))
+				assert.Zero(c, outcomes[webhook.Name(first.url)+" false"]+outcomes[webhook.Name(second.url)+" false"])
 			}, deliveryWait, 5*time.Millisecond)
 		})
 	}

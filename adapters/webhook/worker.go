@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -108,13 +110,13 @@ func (w *worker) deliver(ctx context.Context, ev engine.Event) bool {
 			err = w.post(ctx, ev, body)
 		}
 		if err == nil {
-			w.d.cfg.observe(w.url, true)
+			w.d.cfg.observe(w.name, true)
 			return true
 		}
 		if ctx.Err() != nil {
 			return false // cut short by shutdown, not refused by the receiver
 		}
-		w.d.cfg.observe(w.url, false)
+		w.d.cfg.observe(w.name, false)
 		w.log.WarnContext(ctx, "webhook delivery failed", "event", ev.ID, "attempt", attempt, "error", err)
 		if !sleep(ctx, w.wait.NextBackOff()) {
 			return false
@@ -128,7 +130,7 @@ func (w *worker) post(ctx context.Context, ev engine.Event, body []byte) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return fmt.Errorf("build request: %w", scrub(err, w.url))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(HeaderEvent, ev.Type)
@@ -136,7 +138,7 @@ func (w *worker) post(ctx context.Context, ev engine.Event, body []byte) error {
 	req.Header.Set(HeaderSignature, Sign(w.d.secret, body))
 	resp, err := w.d.cfg.client.Do(req)
 	if err != nil {
-		return err
+		return scrub(err, w.url)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead)) // only to reuse the connection
@@ -201,11 +203,43 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// redact hides a password in the URL before it is logged.
+// redact renders a receiver's URL for a log line or an error: its scheme
+// and host. User info, the path, the query and the fragment can all hold
+// credentials (a password, a token in the query string or in the path, as
+// Slack-style webhooks have), so each is shown as *** when present. The
+// lease name (Name) tells two URLs on one host apart.
 func redact(raw string) string {
 	u, err := neturl.Parse(raw)
 	if err != nil {
-		return "(unparsable URL)"
+		return "(a URL that does not parse)"
 	}
-	return u.Redacted()
+	if u.Opaque != "" {
+		return u.Scheme + ":***"
+	}
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://")
+	if u.User != nil {
+		b.WriteString("***@")
+	}
+	b.WriteString(u.Host)
+	if u.Path != "" && u.Path != "/" {
+		b.WriteString("/***")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		b.WriteString("?***")
+	}
+	if u.Fragment != "" {
+		b.WriteString("#***")
+	}
+	return b.String()
+}
+
+// scrub replaces the URL that net/http puts in its errors (a *url.Error
+// quotes the whole URL, credentials included) with its redacted form.
+func scrub(err error, raw string) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return &neturl.Error{Op: ue.Op, URL: redact(raw), Err: ue.Err}
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -85,6 +86,18 @@ func TestTokenCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ops", sub)
 
+	// R43: --aud and --iss mint tokens a server with --jwt-audience and
+	// --jwt-issuer accepts; without them it refuses the token.
+	strict, err := httpapi.NewHS256Verifier([]byte(secret), httpapi.WithAudience("gatehouse"), httpapi.WithIssuer("idp"))
+	require.NoError(t, err)
+	_, err = strict.Verify(out[:len(out)-1])
+	require.ErrorContains(t, err, "no aud claim")
+	out, err = runGatehouse(t, "token", "--sub", "ops", "--aud", "gatehouse", "--iss", "idp", "--jwt-hs256-secret-file", secretFile)
+	require.NoError(t, err)
+	sub, err = strict.Verify(out[:len(out)-1])
+	require.NoError(t, err)
+	assert.Equal(t, "ops", sub)
+
 	_, err = runGatehouse(t, "token", "--sub", "ops")
 	require.ErrorContains(t, err, "--jwt-hs256-secret-file")
 	_, err = runGatehouse(t, "token", "--sub", "not an id", "--jwt-hs256-secret-file", secretFile)
@@ -109,6 +122,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "webhook without secret", change: func(c *Config) { c.WebhookURLs = []string{"http://x"} }, want: "--webhook-secret-file"},
 		{name: "negative cache", change: func(c *Config) { c.DecisionCache = -1 }, want: "--decision-cache"},
 		{name: "zero decision timeout", change: func(c *Config) { c.DecisionTimeout = 0 }, want: "--decision-timeout"},
+		{name: "negative JWT leeway", change: func(c *Config) { c.JWTLeeway = -time.Second }, want: "--jwt-leeway must be between 0s and 5m0s"},
+		{name: "JWT leeway over 5m", change: func(c *Config) { c.JWTLeeway = 10 * time.Minute }, want: "--jwt-leeway"},
+		{name: "JWT audience and issuer", change: func(c *Config) { c.JWTAudience, c.JWTIssuer = "gatehouse", "https://idp.example.com" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -107,7 +107,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return err
+		return scrubURLError(err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -117,7 +117,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("is gatehouse running at %s? %w", c.base, err)
+		return fmt.Errorf("is gatehouse running at %s? %w", redactURL(c.base), scrubURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))

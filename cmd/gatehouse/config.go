@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse/gatehouse/adapters/httpapi"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/pflag"
 )
@@ -28,6 +29,9 @@ type Config struct {
 
 	JWTSecretFile    string
 	JWTPublicKeyFile string
+	JWTAudience      string
+	JWTIssuer        string
+	JWTLeeway        time.Duration
 	SystemAdmins     []string
 
 	WebhookURLs       []string
@@ -58,6 +62,7 @@ func DefaultConfig() *Config {
 		ExpirySweep:     5 * time.Second,
 		DecisionCache:   100_000,
 		DecisionTimeout: engine.DefaultDecisionTimeout,
+		JWTLeeway:       httpapi.DefaultJWTLeeway,
 		Server:          "http://127.0.0.1:8280",
 		HTTP:            DefaultHTTPConfig(),
 
@@ -86,11 +91,12 @@ func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
 func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
 	c.bindJWTFlags(fs)
+	fs.DurationVar(&c.JWTLeeway, "jwt-leeway", c.JWTLeeway, "clock skew tolerated on a token's exp, nbf and iat (at most 5m)")
 	fs.StringSliceVar(&c.SystemAdmins, "system-admins", c.SystemAdmins, "subjects allowed every directory and member operation (R32)")
 	fs.StringArrayVar(&c.WebhookURLs, "webhook-url", c.WebhookURLs, "where events are delivered (repeatable)")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", c.WebhookSecretFile, "file holding the HMAC secret that signs webhook deliveries")
 	fs.StringSliceVar(&c.DecisionLog, "decision-log", c.DecisionLog, "where to write decision logs: stdout and/or a file path")
-	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context)")
+	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context,resource.account): each value is hidden everywhere in the line, reasons included")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "deadline of one decision, store read and policy evaluation included; past it the decision is a deny (error timeout)")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
@@ -100,6 +106,14 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
 	c.bindJWTSecretFlag(fs)
 	fs.StringVar(&c.JWTPublicKeyFile, "jwt-public-key-file", c.JWTPublicKeyFile, "PEM public key (RS256 or ES256) that verifies API tokens")
+	c.bindJWTClaimFlags(fs)
+}
+
+// bindJWTClaimFlags binds the claims a server requires of API tokens, which
+// `token` also names in the tokens it mints.
+func (c *Config) bindJWTClaimFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.JWTAudience, "jwt-audience", c.JWTAudience, "audience API tokens must name in aud (set it in production)")
+	fs.StringVar(&c.JWTIssuer, "jwt-issuer", c.JWTIssuer, "issuer API tokens must name in iss (set it in production)")
 }
 
 func (c *Config) bindJWTSecretFlag(fs *pflag.FlagSet) {
@@ -118,8 +132,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--store must be embedded or redis, not %q", c.Store))
 	}
 	if c.Store == "redis" {
-		if _, err := url.Parse(c.RedisURL); err != nil || c.RedisURL == "" {
-			errs = append(errs, fmt.Errorf("--redis-url %q is not a URL", c.RedisURL))
+		if _, err := url.Parse(c.RedisURL); err != nil {
+			errs = append(errs, fmt.Errorf("--redis-url is not a URL: %s", urlProblem(err)))
+		} else if c.RedisURL == "" {
+			errs = append(errs, errors.New("--redis-url is empty"))
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -128,14 +144,19 @@ func (c *Config) Validate() error {
 	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
 		errs = append(errs, errors.New("give --jwt-hs256-secret-file or --jwt-public-key-file, not both"))
 	}
+	if c.JWTLeeway < 0 || c.JWTLeeway > httpapi.MaxJWTLeeway {
+		errs = append(errs, fmt.Errorf("--jwt-leeway must be between 0s and %s (it is %s)", httpapi.MaxJWTLeeway, c.JWTLeeway))
+	}
 	for _, s := range c.SystemAdmins {
 		if !engine.ValidID(s) {
 			errs = append(errs, fmt.Errorf("--system-admins: %q is not a valid id", s))
 		}
 	}
 	for _, u := range c.WebhookURLs {
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") {
-			errs = append(errs, fmt.Errorf("--webhook-url %q must be an http(s) URL", u))
+		if p, err := url.Parse(u); err != nil {
+			errs = append(errs, fmt.Errorf("--webhook-url is not a URL: %s", urlProblem(err)))
+		} else if p.Scheme != "http" && p.Scheme != "https" {
+			errs = append(errs, fmt.Errorf("--webhook-url %s must be an http(s) URL", redactURL(u)))
 		}
 	}
 	if len(c.WebhookURLs) > 0 && c.WebhookSecretFile == "" {

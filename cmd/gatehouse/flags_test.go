@@ -23,6 +23,7 @@ func flagGroups() map[string]func(*Config, *pflag.FlagSet) {
 		"policy-dir": (*Config).bindPolicyDirFlag,
 		"serve":      (*Config).bindServeFlags,
 		"jwt-secret": (*Config).bindJWTSecretFlag,
+		"jwt-claims": (*Config).bindJWTClaimFlags,
 		"client":     (*Config).bindClientFlags,
 	}
 }
@@ -34,7 +35,7 @@ var commandGroups = map[string][]string{
 	"gatehouse serve":            {"store", "policy-dir", "serve"},
 	"gatehouse decide":           {"store", "policy-dir", "client"}, // local, or --remote
 	"gatehouse seed":             {"store", "policy-dir"},
-	"gatehouse token":            {"jwt-secret"},
+	"gatehouse token":            {"jwt-secret", "jwt-claims"},
 	"gatehouse version":          nil,
 	"gatehouse policy test":      {"policy-dir"},
 	"gatehouse policy check":     {"policy-dir"},

@@ -117,6 +117,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	opts := []httpapi.Option{httpapi.WithRegistry(reg), httpapi.WithLogger(log)}
 	if verifier != nil {
 		opts = append(opts, httpapi.WithVerifier(verifier))
+		if cfg.JWTAudience == "" || cfg.JWTIssuer == "" {
+			log.Warn("no --jwt-audience or no --jwt-issuer: tokens the key signed for any audience or issuer are accepted; set both in production")
+		}
 	} else {
 		log.Warn("no --jwt-hs256-secret-file or --jwt-public-key-file: every authenticated endpoint answers 401")
 	}
@@ -199,14 +202,18 @@ func sweepExpiries(ctx context.Context, eng *engine.Engine, every time.Duration,
 }
 
 // newVerifier returns the JWT verifier the configuration names, or nil.
+// It checks the audience and issuer when they are configured (R43).
 func newVerifier(cfg *Config) (httpapi.Verifier, error) {
+	opts := []httpapi.VerifierOption{
+		httpapi.WithAudience(cfg.JWTAudience), httpapi.WithIssuer(cfg.JWTIssuer), httpapi.WithLeeway(cfg.JWTLeeway),
+	}
 	switch {
 	case cfg.JWTSecretFile != "":
 		secret, err := readSecret(cfg.JWTSecretFile)
 		if err != nil {
 			return nil, err
 		}
-		v, err := httpapi.NewHS256Verifier(secret)
+		v, err := httpapi.NewHS256Verifier(secret, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +223,7 @@ func newVerifier(cfg *Config) (httpapi.Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read --jwt-public-key-file: %w", err)
 		}
-		v, err := httpapi.NewPublicKeyVerifier(pem)
+		v, err := httpapi.NewPublicKeyVerifier(pem, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("--jwt-public-key-file: %w", err)
 		}

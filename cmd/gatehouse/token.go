@@ -13,12 +13,18 @@ import (
 )
 
 func newTokenCommand(cfg *Config) *cobra.Command {
-	var sub string
+	var sub, aud, iss string
 	var ttl time.Duration
 	cmd := &cobra.Command{
-		Use:   "token --sub NAME",
+		Use:   "token --sub NAME [--aud AUDIENCE] [--iss ISSUER]",
 		Short: "Mint a development API token (HS256) from the configured secret",
-		Args:  cobra.NoArgs,
+		Long: `Mint a development API token (HS256) from the configured secret.
+
+A server started with --jwt-audience or --jwt-issuer accepts only tokens
+that name them: give the same values with --aud and --iss, or the same
+--jwt-audience and --jwt-issuer (or GATEHOUSE_JWT_AUDIENCE and
+GATEHOUSE_JWT_ISSUER), which --aud and --iss default to.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !engine.ValidID(sub) {
 				return fmt.Errorf("--sub %q must be 1-128 letters, digits, '.', '_', '-' or '@'", sub)
@@ -30,7 +36,13 @@ func newTokenCommand(cfg *Config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tok, err := httpapi.MintHS256(secret, sub, ttl)
+			if aud == "" {
+				aud = cfg.JWTAudience
+			}
+			if iss == "" {
+				iss = cfg.JWTIssuer
+			}
+			tok, err := httpapi.MintHS256(secret, sub, ttl, httpapi.MintAudience(aud), httpapi.MintIssuer(iss))
 			if err != nil {
 				return err
 			}
@@ -40,7 +52,9 @@ func newTokenCommand(cfg *Config) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&sub, "sub", "", "subject of the token: the actor")
 	cmd.Flags().DurationVar(&ttl, "ttl", 12*time.Hour, "how long the token is valid")
-	configFlags(cmd.Flags(), cfg.bindJWTSecretFlag)
+	cmd.Flags().StringVar(&aud, "aud", "", "audience of the token (aud claim; default --jwt-audience)")
+	cmd.Flags().StringVar(&iss, "iss", "", "issuer of the token (iss claim; default --jwt-issuer)")
+	configFlags(cmd.Flags(), cfg.bindJWTSecretFlag, cfg.bindJWTClaimFlags)
 	return cmd
 }
 
