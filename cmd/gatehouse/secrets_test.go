@@ -41,7 +41,6 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-
 // writeFile writes content to a new file in a temporary directory.
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
