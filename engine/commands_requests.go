@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -99,6 +100,15 @@ func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessReques
 	return redacted(effective(r, e.now()), actor, v.Redact), nil
 }
 
+// oneOf lists choices for a sentence, as the policy's one_of does: "a, b
+// or c".
+func oneOf(choices []string) string {
+	if len(choices) < 2 {
+		return strings.Join(choices, "")
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+}
+
 // validateFilter checks a request filter (R44).
 func validateFilter(f RequestFilter) error {
 	switch {
@@ -111,7 +121,7 @@ func validateFilter(f RequestFilter) error {
 	case f.Requester != "" && !ValidID(f.Requester):
 		return checkID("requester", f.Requester)
 	case f.Status != "" && !slices.Contains(requestStatuses, f.Status):
-		return Invalid("status", "must be one of pending, granted, denied, expired, revoked")
+		return Invalid("status", "must be %s (it is %q)", oneOf(requestStatuses), f.Status)
 	case f.Limit < 0:
 		return Invalid("limit", "must not be negative")
 	}
