@@ -164,7 +164,7 @@ func TestMembersBySystemAdmin(t *testing.T) {
 			{"unknown field", `{"roles":[],"admin":true}`, "admin"},
 			{"roles not a list", `{"roles":"account_user"}`, "roles"},
 			{"va_roles values not strings", `{"va_roles":{"va1":1}}`, "va_roles"},
-			{"bad va id", `{"va_roles":{"v a":"va_viewer"}}`, "va_roles"},
+			{"va id too long", `{"va_roles":{"` + strings.Repeat("v", 129) + `":"va_viewer"}}`, "va_roles"},
 			{"bad expiry", `{"roles":["account_user"],"justification":"x","expires_at":"tomorrow"}`, "expires_at"},
 			{"empty body", ``, "body"},
 		}

@@ -146,7 +146,7 @@ func TestRequestCommandsBadInputR44(t *testing.T) {
 	}{
 		{"approve unknown field", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"scope":"account","rol":"x"}`, "rol"},
 		{"approve role of the wrong type", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"role":["a"]}`, "role"},
-		{"approve bad virtual account id", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"virtual_accounts":["a b"]}`, "virtual_accounts[0]"},
+		{"approve bad virtual account id", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"virtual_accounts":["` + strings.Repeat("v", 129) + `"]}`, "virtual_accounts[0]"},
 		{"approve bad expiry", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"expires_at":"2026-13-01"}`, "expires_at"},
 		{"approve malformed JSON", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"scope":`, "body"},
 		{"deny unknown field", http.MethodPost, "/v1/access-requests/" + acmeReq + "/deny", `{"reason":"x"}`, "reason"},
