@@ -73,7 +73,7 @@ func validateApproval(a Approval) error {
 // loadRequest reads request id and the state of its account, consistently:
 // the request as that state holds it, at the state's version.
 func (e *Engine) loadRequest(ctx context.Context, id string) (*AccountState, AccessRequest, error) {
-	r, err := e.store.GetRequest(ctx, id)
+	r, err := e.getRequest(ctx, id)
 	if err != nil {
 		return nil, AccessRequest{}, err
 	}
@@ -91,7 +91,7 @@ func (e *Engine) loadRequest(ctx context.Context, id string) (*AccountState, Acc
 	}
 	// Neither pending nor granted in the state read: it was decided, and
 	// denied, expired and revoked are final. Read it again to see which.
-	if r, err = e.store.GetRequest(ctx, id); err != nil {
+	if r, err = e.getRequest(ctx, id); err != nil {
 		return nil, AccessRequest{}, err
 	}
 	if r.Status == StatusPending || r.Status == StatusGranted {
@@ -148,8 +148,15 @@ func (e *Engine) onRequest(ctx context.Context, actor, id string, command doc,
 				return Change{}, err
 			}
 		}
-		v, err := e.decide(ctx, p, step.in)
+		v, err := e.ask(ctx, p, step.in)
 		if err != nil {
+			return Change{}, err
+		}
+		if v.Hidden {
+			// R43: a request the actor may not see is one that does not exist.
+			return Change{}, unknownRequest(id)
+		}
+		if err := v.err(); err != nil {
 			return Change{}, err
 		}
 		r, change, err := build(ctx, step)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,10 +68,28 @@ func (e *Engine) RequestAccess(ctx context.Context, actor, account, justificatio
 	return out, err
 }
 
+// unknownRequest is the error of a request id that does not exist, and of
+// one the actor may not see: the two answers are the same, so that request
+// ids say nothing across accounts (R43).
+func unknownRequest(id string) error {
+	return fmt.Errorf("%w: request %s", ErrNotFound, id)
+}
+
+// getRequest reads request id from the store; a missing one is
+// unknownRequest, whatever the store says of it.
+func (e *Engine) getRequest(ctx context.Context, id string) (AccessRequest, error) {
+	r, err := e.store.GetRequest(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return AccessRequest{}, unknownRequest(id)
+	}
+	return r, err
+}
+
 // GetRequest returns a request to its requester, the users it names, those
 // who may decide it and system administrators; the tenant side does not see
-// a tenant request's name and users (R37). Anyone else gets ErrNotFound, so
-// that request ids say nothing across accounts (R43).
+// a tenant request's name and users (R37). Anyone else gets the answer of
+// an unknown id, ErrNotFound, so that request ids say nothing across
+// accounts (R43).
 func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessRequest, error) {
 	if err := checkActor(actor); err != nil {
 		return AccessRequest{}, err
@@ -78,7 +97,7 @@ func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessReques
 	if err := checkID("id", id); err != nil {
 		return AccessRequest{}, err
 	}
-	r, err := e.store.GetRequest(ctx, id)
+	r, err := e.getRequest(ctx, id)
 	if err != nil {
 		return AccessRequest{}, err
 	}
@@ -91,8 +110,8 @@ func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessReques
 	if err != nil {
 		return AccessRequest{}, err
 	}
-	if !v.Entitled {
-		return AccessRequest{}, fmt.Errorf("%w: request %s", ErrNotFound, id)
+	if v.Hidden || !v.Entitled {
+		return AccessRequest{}, unknownRequest(id)
 	}
 	if err := v.err(); err != nil {
 		return AccessRequest{}, err

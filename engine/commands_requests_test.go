@@ -75,8 +75,9 @@ func TestSmartAccountRequestAndApprove(t *testing.T) {
 		}
 
 		// R21: who decides: not a viewer, not the requester.
+		// A viewer may not see the request either: it is unknown to her (R43).
 		_, err = w.e.Approve(w.ctx, "vera", r.ID, engine.Approval{Scope: "account", Role: "account_user"})
-		require.ErrorIs(t, err, engine.ErrForbidden)
+		require.ErrorIs(t, err, engine.ErrNotFound)
 		own := w.request("dan", "")
 		w.member(engine.Membership{Account: "acme", User: "dan", Roles: []string{"account_admin"}})
 		_, err = w.e.Deny(w.ctx, "dan", own.ID, engine.Denial{})

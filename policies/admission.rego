@@ -12,6 +12,8 @@
 #   deciders    for new requests: who is told, by account id
 #   redact      fields of tenant requests hidden from this actor (R37)
 #   see_all     list_events only: the actor sees every event
+#   hidden      the command is about an object the actor may not see: it
+#               is answered exactly as for an unknown id (R43)
 #
 # This file holds the result and the helpers every command shares; one
 # file per subject holds the rules: admission_directory.rego (R32),
@@ -43,6 +45,7 @@ result := {
 	"deciders": deciders,
 	"redact": sort(redact),
 	"see_all": see_all,
+	"hidden": hidden,
 }
 
 # denial_list says why the actor is not entitled: the specific reasons, or
@@ -61,6 +64,9 @@ default deciders := {}
 
 # see_all: the actor sees every event, not only the ones addressed to them.
 default see_all := false
+
+# hidden: the command is about an object the actor may not see (R43).
+default hidden := false
 
 # command is the command the actor runs, {} when the input names none.
 command := input.command if {

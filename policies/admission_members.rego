@@ -52,7 +52,21 @@ needs["set_member"] := sprintf(
 needs["remove_member"] := needs.set_member
 
 missing contains sprintf("account %s does not exist", [command.account]) if {
-	command_type in {"list_members", "get_member", "set_member", "remove_member"}
+	command_type in {"list_members", "set_member", "remove_member"}
+	not account_exists
+}
+
+missing contains sprintf("account %s does not exist", [command.account]) if {
+	command_type == "get_member"
+	system_admin
+	not account_exists
+}
+
+# R43: a user reading their own membership learns that they are not a
+# member, not whether the account exists.
+missing contains sprintf("%s is not a member of %s", [command.user, account_id]) if {
+	command_type == "get_member"
+	not system_admin
 	not account_exists
 }
 

@@ -56,6 +56,13 @@ test_missing_get_member if {
 	r.missing == ["ghost is not a member of acme"]
 }
 
+# R43: reading one's own membership of an account that does not exist
+# answers as for an account one is not a member of.
+test_missing_own_membership_of_unknown_account if {
+	q := {"now_ns": now, "actor": actor("carol"), "command": {"type": "get_member", "account": "nowhere", "user": "carol"}, "members": {}, "target": {"id": "carol"}}
+	result(q).missing == ["carol is not a member of nowhere"]
+}
+
 test_missing_account_of_members if {
 	r := result({"now_ns": now, "actor": ops, "command": {"type": "list_members", "account": "nowhere"}, "members": {}})
 	r.missing == ["account nowhere does not exist"]

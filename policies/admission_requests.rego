@@ -239,25 +239,28 @@ violations contains sprintf("%s requires a reason_code to deny a request: choose
 
 # R37, R43: a request is seen by its requester, the users it names, those
 # who may decide it, and system administrators.
-may_run if {
-	command_type == "get_request"
-	system_admin
-}
+may_see_request if system_admin
+
+may_see_request if req.requester == actor_id
+
+may_see_request if actor_id in object.get(req, "users", [])
+
+may_see_request if may_decide(actor_membership)
 
 may_run if {
 	command_type == "get_request"
-	req.requester == actor_id
+	may_see_request
 }
 
-may_run if {
-	command_type == "get_request"
-	actor_id in object.get(req, "users", [])
+# R43: reading or acting on a request the actor may not see is answered
+# exactly as for a request that does not exist: the refusal must not tell
+# that it exists, nor whose it is.
+hidden if {
+	command_type in request_commands
+	not may_see_request
 }
 
-may_run if {
-	command_type == "get_request"
-	may_decide(actor_membership)
-}
+request_commands := decide_commands | {"get_request"}
 
 needs["get_request"] := sprintf("%s may not see this request (R43)", [actor_id])
 

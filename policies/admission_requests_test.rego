@@ -303,6 +303,31 @@ test_deny_get_request if {
 	}
 }
 
+# R43: a command on a request the actor may not see is answered as for an
+# unknown id: hidden, whatever the command.
+test_hidden_request_commands_by_who_may_not_see_it if {
+	every command in ["get_request", "approve", "deny", "set_request_expiry", "revoke"] {
+		every who in ["sam", "vera", "mallory"] {
+			result(on_request(actor(who), carol_request, {"type": command})).hidden == true
+		}
+		result(on_request(actor("jane"), tenant_request, {"type": command})).hidden == true
+	}
+}
+
+# Who may see the request is refused with 403 (or more) as usual: the
+# requester, the users it names, its deciders, system administrators.
+test_not_hidden_from_who_may_see_it if {
+	own := object.union(carol_request, {"requester": "bob"})
+	every command in ["get_request", "approve", "deny", "set_request_expiry", "revoke"] {
+		not result(on_request(actor("carol"), carol_request, {"type": command})).hidden
+		not result(on_request(actor("bob"), own, {"type": command})).hidden
+		not result(on_request(actor("caroline"), tenant_request, {"type": command})).hidden
+		not result(on_request(actor("alice"), carol_request, {"type": command})).hidden
+		not result(on_request(ops, carol_request, {"type": command})).hidden
+	}
+	not result(on_acme(actor("mallory"), {"type": "list_members", "account": "acme"})).hidden
+}
+
 test_allow_redaction_for_tenant_side if {
 	every command in ["get_request", "approve", "deny", "set_request_expiry", "revoke"] {
 		result(on_request(actor("alice"), tenant_request, {"type": command})).redact == ["name", "users"]

@@ -41,7 +41,12 @@ func TestAccountRequestFlow(t *testing.T) {
 	})
 
 	t.Run("R21 a plain user may not approve", func(t *testing.T) {
+		// bob may not see the request: it is unknown to him (R43).
 		rec := h.call(http.MethodPost, "/v1/access-requests/"+acmeReq+"/approve", "bob",
+			map[string]any{"scope": "account", "role": "account_viewer"})
+		requireError(t, rec, http.StatusNotFound, "not_found")
+		// The requester sees it, and may not decide it (R21).
+		rec = h.call(http.MethodPost, "/v1/access-requests/"+acmeReq+"/approve", "carl",
 			map[string]any{"scope": "account", "role": "account_viewer"})
 		requireError(t, rec, http.StatusForbidden, "forbidden")
 	})
