@@ -20,6 +20,7 @@ func (w *world) classics() {
 	for _, id := range []string{"elizabeth", "caroline", "charlotte", "jane"} {
 		w.employee(id, "classics")
 	}
+	w.account(engine.Account{ID: "pemberley", Name: "Pemberley"})
 	w.employee("darcy", "pemberley")
 	w.users("tom", "pooh")
 	w.account(engine.Account{ID: "tom-sawyer", Name: "Tom Sawyer Fence Painting Co.", Partner: "classics"})

@@ -13,6 +13,7 @@ import (
 // when it creates and 200 when it changes.
 func TestDirectoryBySystemAdminR32(t *testing.T) {
 	h := newEmbeddedHarness(t)
+	h.putAccount("classics", "")
 
 	user := map[string]any{"email": "alice@example.com", "first_name": "Alice", "last_name": "Liddell", "organization": "classics"}
 	rec := h.call(http.MethodPut, "/v1/users/alice", systemAdmin, user)

@@ -1,12 +1,18 @@
 package httpapi_test
 
 import (
+	"encoding/json"
+	"io/fs"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/policies"
 )
 
 // R44: a key given twice, or a field name in another case, is refused with
@@ -119,4 +125,73 @@ func TestRepeatedAndUnknownQueryParametersAreRefusedR44(t *testing.T) {
 			assert.True(t, strings.HasPrefix(e.Error.Message, tt.field+": "), e.Error.Message)
 		})
 	}
+}
+
+// R10, R24, R35, R44: account settings hold only the settings the policy's
+// data names (config.account_settings), each with a value of its type; an
+// account's partner and a user's organization are accounts that exist.
+// Each refusal is a 422 naming the field; nothing changes.
+func TestDirectoryRecordsAreCheckedR44(t *testing.T) {
+	h := newEmbeddedHarness(t)
+	h.putAccount("classics", "")
+	raw, err := fs.ReadFile(policies.FS(), "data.json")
+	require.NoError(t, err)
+	var data struct {
+		Gatehouse struct {
+			Config struct {
+				AccountSettings map[string]string `json:"account_settings"`
+			} `json:"config"`
+		} `json:"gatehouse"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &data))
+	settings := data.Gatehouse.Config.AccountSettings
+	require.NotEmpty(t, settings)
+
+	t.Run("every setting of the policy's data is accepted", func(t *testing.T) {
+		values := map[string]any{"whole_number": 3, "boolean": true}
+		all := map[string]any{}
+		for name, kind := range settings {
+			require.Contains(t, values, kind, "a value for settings of type %s", kind)
+			all[name] = values[kind]
+		}
+		got := h.mustWrite(http.MethodPut, "/v1/accounts/acme", systemAdmin,
+			map[string]any{"name": "acme", "virtual_accounts": []string{}, "partner": "classics", "settings": all}, http.StatusCreated)
+		assert.Len(t, got["settings"], len(settings))
+	})
+
+	tests := []struct {
+		name, path string
+		body       map[string]any
+		message    string
+	}{
+		{"a typo in a setting", "/v1/accounts/globex", map[string]any{"name": "g", "settings": map[string]any{"require_deny_reasons": true}},
+			"settings.require_deny_reasons is not a setting: choose"},
+		{"a setting of another case", "/v1/accounts/globex", map[string]any{"name": "g", "settings": map[string]any{"Require_Deny_Reason": true}},
+			"settings.Require_Deny_Reason is not a setting"},
+		{"a number setting given a string", "/v1/accounts/globex", map[string]any{"name": "g", "settings": map[string]any{"max_secondary_contacts": "4"}},
+			"settings.max_secondary_contacts must be a whole number from 0 up (it is 4)"},
+		{"a boolean setting given a number", "/v1/accounts/globex", map[string]any{"name": "g", "settings": map[string]any{"require_deny_reason": 1}},
+			"settings.require_deny_reason must be true or false (it is 1)"},
+		{"a partner that does not exist", "/v1/accounts/globex", map[string]any{"name": "g", "partner": "nowhere"},
+			"partner must be an existing account (it is nowhere)"},
+		{"an organization that does not exist", "/v1/users/dora", map[string]any{"email": "d@example.com", "first_name": "D", "last_name": "D", "organization": "nowhere"},
+			"organization must be an existing account (it is nowhere)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := requireError(t, h.call(http.MethodPut, tt.path, systemAdmin, tt.body), http.StatusUnprocessableEntity, "validation_failed")
+			assert.Contains(t, e.Error.Message, tt.message)
+			if strings.Contains(tt.message, "is not a setting") {
+				for _, name := range slices.Sorted(maps.Keys(settings)) {
+					assert.Contains(t, e.Error.Message, name, "names the settings there are")
+				}
+			}
+			requireError(t, h.call(http.MethodGet, tt.path, systemAdmin, nil), http.StatusNotFound, "not_found")
+		})
+	}
+
+	t.Run("an existing organization is accepted", func(t *testing.T) {
+		h.mustWrite(http.MethodPut, "/v1/users/dora", systemAdmin,
+			map[string]any{"email": "d@example.com", "first_name": "D", "last_name": "D", "organization": "classics"}, http.StatusCreated)
+	})
 }
