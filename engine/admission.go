@@ -30,6 +30,9 @@ type verdict struct {
 	Redact []string
 	// SeeAll lets the actor see every event, not only theirs.
 	SeeAll bool
+	// Hidden: the command is about an object the actor may not see; it is
+	// answered exactly as for an unknown id (R43).
+	Hidden bool
 }
 
 // err is the command's error for the verdict, nil when it may go on: not
@@ -125,6 +128,7 @@ func readVerdict(rs rego.ResultSet) (verdict, error) {
 		}
 	}
 	v.SeeAll, _ = obj["see_all"].(bool)
+	v.Hidden, _ = obj["hidden"].(bool)
 	return v, nil
 }
 

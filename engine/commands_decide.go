@@ -18,7 +18,9 @@ type Approval struct {
 	// (scope virtual_accounts).
 	Role            string
 	VirtualAccounts []string
-	// Contact is ContactSecondary or ContactNone (R23).
+	// Contact is ContactSecondary or ContactNone, which "none" names too
+	// (R23). An approval adds access: no contact type keeps the
+	// requester's current one.
 	Contact    string
 	Privileges map[string]string
 	// Justification may be given when the request had none (R23).
@@ -40,25 +42,25 @@ type Denial struct {
 // validateApproval checks the shape of an approval (R44); what it may
 // grant is the policy's to say.
 func validateApproval(a Approval) error {
-	if a.Scope != "" && !ValidID(a.Scope) {
-		return Invalid("scope", "must be account or virtual_accounts")
+	if err := checkEnum("scope", a.Scope); err != nil {
+		return err
 	}
-	if a.Role != "" && !ValidID(a.Role) {
-		return checkID("role", a.Role)
+	if err := checkEnum("role", a.Role); err != nil {
+		return err
 	}
 	for i, va := range a.VirtualAccounts {
-		if err := checkID(fmt.Sprintf("virtual_accounts[%d]", i), va); err != nil {
+		if err := checkEnum(fmt.Sprintf("virtual_accounts[%d]", i), va); err != nil {
 			return err
 		}
 	}
-	if a.Contact != "" && !ValidID(a.Contact) {
-		return Invalid("contact", "must be secondary or empty")
+	if err := checkEnum("contact", a.Contact); err != nil {
+		return err
 	}
 	for app, level := range a.Privileges {
-		if err := checkID("privileges", app); err != nil {
+		if err := checkEnum("privileges", app); err != nil {
 			return err
 		}
-		if err := checkID(fmt.Sprintf("privileges[%s]", app), level); err != nil {
+		if err := checkEnum("privileges."+app, level); err != nil {
 			return err
 		}
 	}
@@ -71,7 +73,7 @@ func validateApproval(a Approval) error {
 // loadRequest reads request id and the state of its account, consistently:
 // the request as that state holds it, at the state's version.
 func (e *Engine) loadRequest(ctx context.Context, id string) (*AccountState, AccessRequest, error) {
-	r, err := e.store.GetRequest(ctx, id)
+	r, err := e.getRequest(ctx, id)
 	if err != nil {
 		return nil, AccessRequest{}, err
 	}
@@ -89,7 +91,7 @@ func (e *Engine) loadRequest(ctx context.Context, id string) (*AccountState, Acc
 	}
 	// Neither pending nor granted in the state read: it was decided, and
 	// denied, expired and revoked are final. Read it again to see which.
-	if r, err = e.store.GetRequest(ctx, id); err != nil {
+	if r, err = e.getRequest(ctx, id); err != nil {
 		return nil, AccessRequest{}, err
 	}
 	if r.Status == StatusPending || r.Status == StatusGranted {
@@ -146,8 +148,15 @@ func (e *Engine) onRequest(ctx context.Context, actor, id string, command doc,
 				return Change{}, err
 			}
 		}
-		v, err := e.decide(ctx, p, step.in)
+		v, err := e.ask(ctx, p, step.in)
 		if err != nil {
+			return Change{}, err
+		}
+		if v.Hidden {
+			// R43: a request the actor may not see is one that does not exist.
+			return Change{}, unknownRequest(id)
+		}
+		if err := v.err(); err != nil {
 			return Change{}, err
 		}
 		r, change, err := build(ctx, step)
@@ -181,6 +190,7 @@ func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (Acc
 	if err := validateApproval(a); err != nil {
 		return AccessRequest{}, err
 	}
+	a.Contact = normalContact(a.Contact)
 	command := doc{
 		"type": "approve", "request": id, "scope": a.Scope, "role": a.Role,
 		"virtual_accounts": nonNil(a.VirtualAccounts), "contact": a.Contact,
@@ -300,8 +310,8 @@ func (e *Engine) Deny(ctx context.Context, actor, id string, d Denial) (AccessRe
 	if err := checkID("id", id); err != nil {
 		return AccessRequest{}, err
 	}
-	if d.ReasonCode != "" && !ValidID(d.ReasonCode) {
-		return AccessRequest{}, Invalid("reason_code", "must be one of the deny reason codes")
+	if err := checkEnum("reason_code", d.ReasonCode); err != nil {
+		return AccessRequest{}, err
 	}
 	if err := checkText("message", d.Message); err != nil {
 		return AccessRequest{}, err

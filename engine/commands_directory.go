@@ -58,6 +58,9 @@ func (e *Engine) PutUser(ctx context.Context, actor string, u User) (User, bool,
 			return Change{}, err
 		}
 		in := commandInput(now, actorDoc, doc{"type": "put_user", "user": userDoc(u)})
+		if err := e.putExisting(ctx, in, "organization", u.Organization); err != nil {
+			return Change{}, err
+		}
 		target := doc{"id": u.ID}
 		if existing != nil {
 			target["user"] = userDoc(*existing)
@@ -84,6 +87,24 @@ func (e *Engine) PutUser(ctx context.Context, actor string, u User) (User, bool,
 		return User{}, false, err
 	}
 	return out, created, nil
+}
+
+// putExisting adds to a directory command's input, under key, the account
+// a record names (a user's organization, an account's partner), absent when
+// it names none or one that does not exist: the policy refuses a record
+// naming an account that does not exist (R35, R44).
+func (e *Engine) putExisting(ctx context.Context, in doc, key, account string) error {
+	if account == "" {
+		return nil
+	}
+	state, err := e.findState(ctx, account)
+	if err != nil {
+		return err
+	}
+	if state != nil {
+		in[key] = accountDoc(state.Account)
+	}
+	return nil
 }
 
 // GetUser returns a user to the user themselves, to an account_admin or
@@ -182,6 +203,11 @@ func (e *Engine) PutAccount(ctx context.Context, actor string, a Account) (Accou
 		}
 		in := commandInput(now, actorDoc, doc{"type": "put_account", "account": accountDoc(a)})
 		putState(in, state)
+		if a.Partner != a.ID {
+			if err := e.putExisting(ctx, in, "partner", a.Partner); err != nil {
+				return Change{}, err
+			}
+		}
 		if _, err := e.decide(ctx, p, in); err != nil {
 			return Change{}, err
 		}

@@ -5,7 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
+
+// ContactNoneName names no contact type in the API, as "" does (API.md:
+// "primary", "secondary" or none). Commands store it as ContactNone.
+const ContactNoneName = "none"
+
+// normalContact returns the contact type a command stores: ContactNone for
+// "" and "none", the value given otherwise.
+func normalContact(contact string) string {
+	if contact == ContactNoneName {
+		return ContactNone
+	}
+	return contact
+}
+
+// checkEnum bounds a value the policy checks against one of its
+// enumerations (roles, contact types, applications, levels, scopes, reason
+// codes): whether it is one of them is the policy's to say, in a 422 that
+// names the field, the value and the values allowed.
+func checkEnum(field, value string) error {
+	if len(value) > MaxIDLength || !utf8.ValidString(value) {
+		return Invalid(field, "must be at most %d bytes of valid UTF-8: one of the values the policy names", MaxIDLength)
+	}
+	return nil
+}
 
 // validateMembership checks the shape of a membership a command sets (R44);
 // whether its roles, contact type and privileges are allowed is the
@@ -18,26 +43,26 @@ func validateMembership(m Membership) error {
 		return err
 	}
 	for i, role := range m.Roles {
-		if err := checkID(fmt.Sprintf("roles[%d]", i), role); err != nil {
+		if err := checkEnum(fmt.Sprintf("roles[%d]", i), role); err != nil {
 			return err
 		}
 	}
 	for va, role := range m.VARoles {
-		if err := checkID("va_roles", va); err != nil {
+		if err := checkEnum("va_roles", va); err != nil {
 			return err
 		}
-		if err := checkID(fmt.Sprintf("va_roles[%s]", va), role); err != nil {
+		if err := checkEnum("va_roles."+va, role); err != nil {
 			return err
 		}
 	}
-	if m.Contact != "" && !ValidID(m.Contact) {
-		return Invalid("contact", "must be primary, secondary or empty")
+	if err := checkEnum("contact", m.Contact); err != nil {
+		return err
 	}
 	for app, level := range m.Privileges {
-		if err := checkID("privileges", app); err != nil {
+		if err := checkEnum("privileges", app); err != nil {
 			return err
 		}
-		if err := checkID(fmt.Sprintf("privileges[%s]", app), level); err != nil {
+		if err := checkEnum("privileges."+app, level); err != nil {
 			return err
 		}
 	}
@@ -85,6 +110,7 @@ func (e *Engine) SetMember(ctx context.Context, actor string, m Membership) (Mem
 	if err := validateMembership(m); err != nil {
 		return Membership{}, err
 	}
+	m.Contact = normalContact(m.Contact)
 	var out Membership
 	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, err := e.findState(ctx, m.Account, StatusPending)

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,8 +287,9 @@ func TestMemberInputIsValidated(t *testing.T) {
 		}{
 			{"account", engine.Membership{Account: "a b", User: "carol"}, "account"},
 			{"user", engine.Membership{Account: "acme", User: ""}, "user"},
-			{"role", engine.Membership{Account: "acme", User: "carol", Roles: []string{"admin!"}}, "roles[0]"},
-			{"va_role", engine.Membership{Account: "acme", User: "carol", VARoles: map[string]string{"va1": ""}}, "va_roles[va1]"},
+			{"role", engine.Membership{Account: "acme", User: "carol", Roles: []string{strings.Repeat("r", 129)}}, "roles[0]"},
+			{"va_role", engine.Membership{Account: "acme", User: "carol", VARoles: map[string]string{"va1": "\xff"}}, "va_roles.va1"},
+			{"contact", engine.Membership{Account: "acme", User: "carol", Contact: strings.Repeat("c", 200)}, "contact"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -300,5 +302,29 @@ func TestMemberInputIsValidated(t *testing.T) {
 		}
 		_, err := w.e.SetMember(w.ctx, "", secondary("carol"))
 		require.ErrorIs(t, err, engine.ErrForbidden)
+
+		// Any other value reaches the policy, whose 422 names the field,
+		// the value and the values allowed.
+		_, err = w.e.SetMember(w.ctx, "alice", engine.Membership{
+			Account: "acme", User: "carol", Roles: []string{"admin!"}, Contact: "none", Justification: "j",
+		})
+		assert.Equal(t, []string{
+			"roles[0] must be account_admin, account_approver, account_user, account_viewer, impersonator, policy_admin or tm_admin (it is admin!) (R1)",
+		}, violationsOf(t, err, false))
+	})
+}
+
+// API.md: contact "none" is no contact type, as "" is: stored as none.
+func TestContactNoneIsNoContact(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *world) {
+		w.acme(nil)
+		m, err := w.e.SetMember(w.ctx, "alice", engine.Membership{
+			Account: "acme", User: "carol", Roles: []string{"account_user"}, Contact: engine.ContactNoneName, Justification: "j",
+		})
+		require.NoError(t, err)
+		assert.Equal(t, engine.ContactNone, m.Contact)
+		stored, err := w.e.GetMember(w.ctx, "alice", "acme", "carol")
+		require.NoError(t, err)
+		assert.Equal(t, engine.ContactNone, stored.Contact)
 	})
 }

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -66,10 +68,28 @@ func (e *Engine) RequestAccess(ctx context.Context, actor, account, justificatio
 	return out, err
 }
 
+// unknownRequest is the error of a request id that does not exist, and of
+// one the actor may not see: the two answers are the same, so that request
+// ids say nothing across accounts (R43).
+func unknownRequest(id string) error {
+	return fmt.Errorf("%w: request %s", ErrNotFound, id)
+}
+
+// getRequest reads request id from the store; a missing one is
+// unknownRequest, whatever the store says of it.
+func (e *Engine) getRequest(ctx context.Context, id string) (AccessRequest, error) {
+	r, err := e.store.GetRequest(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return AccessRequest{}, unknownRequest(id)
+	}
+	return r, err
+}
+
 // GetRequest returns a request to its requester, the users it names, those
 // who may decide it and system administrators; the tenant side does not see
-// a tenant request's name and users (R37). Anyone else gets ErrNotFound, so
-// that request ids say nothing across accounts (R43).
+// a tenant request's name and users (R37). Anyone else gets the answer of
+// an unknown id, ErrNotFound, so that request ids say nothing across
+// accounts (R43).
 func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessRequest, error) {
 	if err := checkActor(actor); err != nil {
 		return AccessRequest{}, err
@@ -77,7 +97,7 @@ func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessReques
 	if err := checkID("id", id); err != nil {
 		return AccessRequest{}, err
 	}
-	r, err := e.store.GetRequest(ctx, id)
+	r, err := e.getRequest(ctx, id)
 	if err != nil {
 		return AccessRequest{}, err
 	}
@@ -90,13 +110,22 @@ func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessReques
 	if err != nil {
 		return AccessRequest{}, err
 	}
-	if !v.Entitled {
-		return AccessRequest{}, fmt.Errorf("%w: request %s", ErrNotFound, id)
+	if v.Hidden || !v.Entitled {
+		return AccessRequest{}, unknownRequest(id)
 	}
 	if err := v.err(); err != nil {
 		return AccessRequest{}, err
 	}
 	return redacted(effective(r, e.now()), actor, v.Redact), nil
+}
+
+// oneOf lists choices for a sentence, as the policy's one_of does: "a, b
+// or c".
+func oneOf(choices []string) string {
+	if len(choices) < 2 {
+		return strings.Join(choices, "")
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }
 
 // validateFilter checks a request filter (R44).
@@ -111,7 +140,7 @@ func validateFilter(f RequestFilter) error {
 	case f.Requester != "" && !ValidID(f.Requester):
 		return checkID("requester", f.Requester)
 	case f.Status != "" && !slices.Contains(requestStatuses, f.Status):
-		return Invalid("status", "must be one of pending, granted, denied, expired, revoked")
+		return Invalid("status", "must be %s (it is %q)", oneOf(requestStatuses), f.Status)
 	case f.Limit < 0:
 		return Invalid("limit", "must not be negative")
 	}

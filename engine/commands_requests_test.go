@@ -61,9 +61,9 @@ func TestSmartAccountRequestAndApprove(t *testing.T) {
 			{"account_role_with_virtual_accounts", engine.Approval{Scope: "account", Role: "account_user", VirtualAccounts: []string{"va1"}},
 				"scope account takes an account role and no virtual accounts: to grant virtual accounts, use scope virtual_accounts (R22)"},
 			{"account_role_on_virtual_accounts", engine.Approval{Scope: "virtual_accounts", Role: "account_user", VirtualAccounts: []string{"va1"}},
-				"account_user is not a virtual-account role: choose va_admin, va_user or va_viewer (R2)"},
+				"role must be va_admin, va_user or va_viewer (it is account_user): scope virtual_accounts takes a virtual-account role (R2, R22)"},
 			{"unknown_virtual_account", engine.Approval{Scope: "virtual_accounts", Role: "va_user", VirtualAccounts: []string{"va9"}},
-				"va9 is not a virtual account of acme (R22)"},
+				"virtual_accounts[0] must be a virtual account of acme: va1 or va2 (it is va9) (R22)"},
 			{"no_role", engine.Approval{Scope: "account"}, "scope account needs one role (R22)"},
 			{"nothing", engine.Approval{}, "choose a scope (account or virtual_accounts), a contact type or privileges to approve the request (R22, R23)"},
 		}
@@ -75,8 +75,9 @@ func TestSmartAccountRequestAndApprove(t *testing.T) {
 		}
 
 		// R21: who decides: not a viewer, not the requester.
+		// A viewer may not see the request either: it is unknown to her (R43).
 		_, err = w.e.Approve(w.ctx, "vera", r.ID, engine.Approval{Scope: "account", Role: "account_user"})
-		require.ErrorIs(t, err, engine.ErrForbidden)
+		require.ErrorIs(t, err, engine.ErrNotFound)
 		own := w.request("dan", "")
 		w.member(engine.Membership{Account: "acme", User: "dan", Roles: []string{"account_admin"}})
 		_, err = w.e.Deny(w.ctx, "dan", own.ID, engine.Denial{})
@@ -138,7 +139,7 @@ func TestApproveContactAndPrivileges(t *testing.T) {
 		carol, dan := w.request("carol", "billing"), w.request("dan", "")
 
 		_, err := w.e.Approve(w.ctx, "alice", carol.ID, engine.Approval{Contact: engine.ContactPrimary})
-		assert.Contains(t, violationsOf(t, err, false), "an approval may name the contact type secondary or none, not primary (R23)")
+		assert.Contains(t, violationsOf(t, err, false), "contact must be secondary, or none (it is primary) (R23)")
 		_, err = w.e.Approve(w.ctx, "alice", carol.ID, engine.Approval{Contact: engine.ContactSecondary, Justification: "another"})
 		assert.Equal(t, []string{"the request already has a justification: the approver may add one only when it had none (R23)"}, violationsOf(t, err, false))
 
@@ -167,7 +168,7 @@ func TestDenyWithReasonCodes(t *testing.T) {
 		_, err := w.e.Deny(w.ctx, "alice", r.ID, engine.Denial{Message: "no"})
 		assert.Equal(t, []string{"acme requires a reason_code to deny a request: choose access_not_needed, no_business_relationship, other or unknown_requester (R24)"}, violationsOf(t, err, false))
 		_, err = w.e.Deny(w.ctx, "alice", r.ID, engine.Denial{ReasonCode: "grumpy"})
-		assert.Equal(t, []string{"reason_code must be access_not_needed, no_business_relationship, other or unknown_requester (it is grumpy) (R24)"}, violationsOf(t, err, false))
+		assert.Equal(t, []string{"reason_code must be unknown_requester, access_not_needed, no_business_relationship or other (it is grumpy) (R24)"}, violationsOf(t, err, false))
 
 		denied, err := w.e.Deny(w.ctx, "bob", r.ID, engine.Denial{ReasonCode: "no_business_relationship", Message: "we do not know your company"})
 		require.NoError(t, err)

@@ -20,6 +20,7 @@ func (w *world) classics() {
 	for _, id := range []string{"elizabeth", "caroline", "charlotte", "jane"} {
 		w.employee(id, "classics")
 	}
+	w.account(engine.Account{ID: "pemberley", Name: "Pemberley"})
 	w.employee("darcy", "pemberley")
 	w.users("tom", "pooh")
 	w.account(engine.Account{ID: "tom-sawyer", Name: "Tom Sawyer Fence Painting Co.", Partner: "classics"})
@@ -106,8 +107,9 @@ func TestTenantRequestsWorkedExample(t *testing.T) {
 		assert.Contains(t, string(w.audit("classics")[len(w.audit("classics"))-1].After), "SupportAccess")
 
 		// R38: only the tenant's account_admin grants.
+		// pooh may not see tom-sawyer's request: it is unknown to him (R43).
 		_, err = w.e.Approve(w.ctx, "pooh", tomReq.ID, engine.Approval{})
-		require.ErrorIs(t, err, engine.ErrForbidden)
+		require.ErrorIs(t, err, engine.ErrNotFound)
 		_, err = w.e.Approve(w.ctx, "tom", tomReq.ID, engine.Approval{Scope: "account", Role: "account_user"})
 		assert.Contains(t, violationsOf(t, err, false), "a tenant request is granted as it was asked: scope must not be given (R38)")
 
@@ -309,8 +311,11 @@ func TestRevokeAccountRequest(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, w.allowed("carol", "use", "acme", ""))
 
+		// vera may not see the request: it is unknown to her (R43).
 		_, err = w.e.Revoke(w.ctx, "vera", r.ID, "")
-		require.ErrorIs(t, err, engine.ErrForbidden)
+		require.ErrorIs(t, err, engine.ErrNotFound)
+		_, err = w.e.Revoke(w.ctx, "carol", r.ID, "")
+		require.ErrorIs(t, err, engine.ErrForbidden, "the requester sees it, and may not revoke it")
 		_, err = w.e.Revoke(w.ctx, "alice", r.ID, "no longer needed")
 		require.NoError(t, err)
 		assert.False(t, w.allowed("carol", "use", "acme", ""))

@@ -151,6 +151,10 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 // loadDocument parses a JSON data file and nests it under the path of its
 // directory, as OPA does (a/b/data.json is data.a.b).
 func loadDocument(name string, raw []byte) (map[string]any, error) {
+	// A key given twice would silently keep the last value (R44).
+	if err := CheckJSONKeys(raw, nil); err != nil {
+		return nil, fmt.Errorf("parse policy data %s: %w", name, err)
+	}
 	var doc any
 	if err := util.UnmarshalJSON(raw, &doc); err != nil {
 		return nil, fmt.Errorf("parse policy data %s: %w", name, err)

@@ -115,9 +115,9 @@ func seedPolicyAdmins(t *testing.T, e *engine.Engine) {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), e: e}
 	w.users("pam", "vic")
-	w.employee("jane", "classics")
 	w.account(engine.Account{ID: "gatehouse"})
 	w.account(engine.Account{ID: "classics"})
+	w.employee("jane", "classics")
 	w.member(engine.Membership{Account: "gatehouse", User: "pam", Roles: []string{"policy_admin"}})
 	w.member(engine.Membership{Account: "gatehouse", User: "vic", Roles: []string{"account_admin"}})
 	w.member(engine.Membership{Account: "classics", User: "jane", Roles: []string{"impersonator"}})

@@ -12,6 +12,8 @@
 #   deciders    for new requests: who is told, by account id
 #   redact      fields of tenant requests hidden from this actor (R37)
 #   see_all     list_events only: the actor sees every event
+#   hidden      the command is about an object the actor may not see: it
+#               is answered exactly as for an unknown id (R43)
 #
 # This file holds the result and the helpers every command shares; one
 # file per subject holds the rules: admission_directory.rego (R32),
@@ -43,6 +45,7 @@ result := {
 	"deciders": deciders,
 	"redact": sort(redact),
 	"see_all": see_all,
+	"hidden": hidden,
 }
 
 # denial_list says why the actor is not entitled: the specific reasons, or
@@ -61,6 +64,9 @@ default deciders := {}
 
 # see_all: the actor sees every event, not only the ones addressed to them.
 default see_all := false
+
+# hidden: the command is about an object the actor may not see (R43).
+default hidden := false
 
 # command is the command the actor runs, {} when the input names none.
 command := input.command if {
@@ -153,8 +159,11 @@ level_of(m, app) := level if {
 	rank(app, level)
 } else := "none"
 
-# contact_of(m) is a membership's contact type, "" for none.
-contact_of(m) := object.get(m, "contact", "")
+# contact_of(m) is a membership's contact type, "" for none; "none" names
+# no contact type too (API.md: primary, secondary or none).
+contact_of(m) := "" if {
+	object.get(m, "contact", "") == "none"
+} else := object.get(m, "contact", "")
 
 level_at_least(m, app, level) if rank(app, level_of(m, app)) >= rank(app, level)
 
@@ -237,13 +246,23 @@ format_ns(ns) := time.format(ns) if is_number(ns)
 
 else := sprintf("%v", [ns])
 
-# one_of lists choices for a sentence: "a, b or c".
-one_of(choices) := concat(" or ", sorted) if {
-	count(choices) < 3
-	sorted := sort(choices)
-} else := sprintf("%s or %s", [concat(", ", array.slice(sorted, 0, count(sorted) - 1)), sorted[count(sorted) - 1]]) if {
-	sorted := sort(choices)
-}
+# one_of lists choices for a sentence, sorted: "a, b or c".
+one_of(choices) := list_text(sort(choices))
+
+# list_text lists an array for a sentence, in its order: "a, b or c".
+list_text(items) := concat(" or ", items) if {
+	count(items) < 3
+} else := sprintf("%s or %s", [concat(", ", array.slice(items, 0, count(items) - 1)), items[count(items) - 1]])
+
+# must_be(field, value, choices) refuses a value of an enumerated field,
+# naming the field, the value given and the values allowed (R44).
+must_be(field, value, choices) := sprintf("%s must be %s (it is %v)", [field, choices_text(choices), value])
+
+# choices_text lists choices: an array in its order (levels are ordered),
+# a set sorted.
+choices_text(choices) := list_text(choices) if {
+	is_array(choices)
+} else := one_of(choices)
 
 # account_roles are the known account roles (R1); va_roles the known
 # virtual-account roles (R2).

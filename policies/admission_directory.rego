@@ -5,6 +5,8 @@ package gatehouse.admission
 
 import rego.v1
 
+import data.gatehouse.config
+
 # R32: system administrators may do every directory and member operation.
 may_run if {
 	command_type in {"put_user", "put_account", "get_user", "get_account"}
@@ -62,18 +64,47 @@ missing contains sprintf("account %s does not exist", [command.account]) if {
 	not account_exists
 }
 
-# R10, R24: account settings that override a limit must hold a usable value.
+# R10, R24: an account's settings override the policy defaults that
+# config.account_settings names, each with the type of value it takes.
+violations contains sprintf("settings.%s is not a setting: choose %s", [name, one_of(setting_names)]) if {
+	command_type == "put_account"
+	some name, _ in object.get(command.account, "settings", {})
+	not config.account_settings[name]
+}
+
 violations contains sprintf("settings.%s must be a whole number from 0 up (it is %v)", [name, value]) if {
 	command_type == "put_account"
-	some name in {"max_primary_contacts", "max_secondary_contacts"}
-	value := command.account.settings[name]
+	some name, value in object.get(command.account, "settings", {})
+	config.account_settings[name] == "whole_number"
 	not whole_number(value)
 }
 
-violations contains sprintf("settings.require_deny_reason must be true or false (it is %v)", [value]) if {
+violations contains sprintf("settings.%s must be true or false (it is %v)", [name, value]) if {
 	command_type == "put_account"
-	value := command.account.settings.require_deny_reason
+	some name, value in object.get(command.account, "settings", {})
+	config.account_settings[name] == "boolean"
 	not is_boolean(value)
+}
+
+# setting_names are the settings an account may hold.
+setting_names := {name | some name, _ in config.account_settings}
+
+# R35, R44: the partner of an account and the organization of a user are
+# accounts that exist; the engine passes them as input.partner and
+# input.organization when they do.
+violations contains sprintf("partner must be an existing account (it is %s)", [partner]) if {
+	command_type == "put_account"
+	partner := object.get(command.account, "partner", "")
+	partner != ""
+	partner != command.account.id
+	not is_object(object.get(input, "partner", null))
+}
+
+violations contains sprintf("organization must be an existing account (it is %s)", [organization]) if {
+	command_type == "put_user"
+	organization := object.get(command.user, "organization", "")
+	organization != ""
+	not is_object(object.get(input, "organization", null))
 }
 
 # R35: a partner is another account, the reseller.

@@ -39,6 +39,45 @@ test_violation_put_account_bad_settings if {
 	]
 }
 
+# R10, R24, R44: settings keys are the ones config.account_settings names;
+# a typo is refused, naming the key and the settings there are.
+test_violation_put_account_unknown_setting if {
+	bad := object.union(acme, {"settings": {"require_deny_reasons": true}})
+	r := result({"now_ns": now, "actor": ops, "command": {"type": "put_account", "account": bad}})
+	r.violations == ["settings.require_deny_reasons is not a setting: choose max_primary_contacts, max_secondary_contacts or require_deny_reason"]
+}
+
+# Every setting of the policy's data is accepted with a value of its type.
+test_allow_put_account_every_setting if {
+	values := {"whole_number": 3, "boolean": true}
+	settings := {name: values[type] | some name, type in data.gatehouse.config.account_settings}
+	r := result({"now_ns": now, "actor": ops, "command": {"type": "put_account", "account": object.union(acme, {"settings": settings})}})
+	r.violations == []
+}
+
+# R35, R44: a partner and an organization are accounts that exist.
+test_violation_put_account_unknown_partner if {
+	r := result({"now_ns": now, "actor": ops, "command": {"type": "put_account", "account": object.union(acme, {"partner": "nowhere"})}})
+	r.violations == ["partner must be an existing account (it is nowhere)"]
+}
+
+test_allow_put_account_existing_partner if {
+	q := {"now_ns": now, "actor": ops, "command": {"type": "put_account", "account": object.union(acme, {"partner": "classics"})}, "partner": {"id": "classics"}}
+	result(q).violations == []
+}
+
+test_violation_put_user_unknown_organization if {
+	u := object.union(new_user, {"organization": "nowhere"})
+	r := result({"now_ns": now, "actor": ops, "command": {"type": "put_user", "user": u}, "target": {"id": "carol"}})
+	r.violations == ["organization must be an existing account (it is nowhere)"]
+}
+
+test_allow_put_user_existing_organization if {
+	u := object.union(new_user, {"organization": "classics"})
+	q := {"now_ns": now, "actor": ops, "command": {"type": "put_user", "user": u}, "target": {"id": "carol"}, "organization": {"id": "classics"}}
+	result(q).violations == []
+}
+
 test_violation_put_account_own_partner if {
 	r := result({"now_ns": now, "actor": ops, "command": {"type": "put_account", "account": object.union(acme, {"partner": "acme"})}})
 	r.violations == ["account acme cannot be its own partner"]

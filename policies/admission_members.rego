@@ -52,7 +52,21 @@ needs["set_member"] := sprintf(
 needs["remove_member"] := needs.set_member
 
 missing contains sprintf("account %s does not exist", [command.account]) if {
-	command_type in {"list_members", "get_member", "set_member", "remove_member"}
+	command_type in {"list_members", "set_member", "remove_member"}
+	not account_exists
+}
+
+missing contains sprintf("account %s does not exist", [command.account]) if {
+	command_type == "get_member"
+	system_admin
+	not account_exists
+}
+
+# R43: a user reading their own membership learns that they are not a
+# member, not whether the account exists.
+missing contains sprintf("%s is not a member of %s", [command.user, account_id]) if {
+	command_type == "get_member"
+	not system_admin
 	not account_exists
 }
 
@@ -167,42 +181,63 @@ violations contains sprintf("%s would hold no access to %s: give a role, a virtu
 	count(object.get(target_proposed, "privileges", {})) == 0
 }
 
+# grants_access: the command gives the roles, contact type and privileges
+# it names (set_member), or adds them to the requester's (approving an
+# account request).
+grants_access if command_type == "set_member"
+
+grants_access if approving_account
+
 # R1: account roles must be known.
-violations contains sprintf("%s is not an account role: choose %s (R1)", [role, one_of(account_roles)]) if {
-	some role in target_proposed.roles
+violations contains sprintf("%s (R1)", [must_be(sprintf("roles[%d]", [i]), role, account_roles)]) if {
+	command_type == "set_member"
+	some i, role in command.roles
 	not role in account_roles
 }
 
 # R2, R22: virtual-account roles name a virtual account of this account and
 # a known virtual-account role.
-violations contains sprintf("%s is not a virtual account of %s (R22)", [va, account_id]) if {
-	some va, _ in target_proposed.va_roles
+violations contains sprintf("va_roles must name a virtual account of %s%s (it names %s) (R22)", [account_id, account_vas_text, va]) if {
+	command_type == "set_member"
+	some va, _ in command.va_roles
 	not va in account_vas
 }
 
-violations contains sprintf("%s is not a virtual-account role: choose %s (R2)", [role, one_of(va_roles)]) if {
-	some role in target_proposed.va_roles
+violations contains sprintf("%s (R2)", [must_be(sprintf("va_roles.%s", [va]), role, va_roles)]) if {
+	command_type == "set_member"
+	some va, role in command.va_roles
 	not role in va_roles
 }
 
-# R10: the contact type is primary, secondary or none.
+# account_vas_text names the account's virtual accounts after its id.
+account_vas_text := sprintf(": %s", [one_of(account_vas)]) if {
+	count(account_vas) > 0
+} else := ", which has none"
+
+# R10: the contact type is primary, secondary or none ("" or "none").
 violations contains sprintf("contact must be %s, or none (it is %v)", [one_of(config.contact_types), contact]) if {
-	contact := contact_of(target_proposed)
+	command_type == "set_member"
+	contact := contact_of(command)
 	contact != ""
 	not contact in config.contact_types
 }
 
 # R5: privileges name a known application and one of its levels.
-violations contains sprintf("%s is not an application: choose %s (R5)", [app, one_of({a | some a, _ in config.privileges})]) if {
-	some app, _ in target_proposed.privileges
-	not config.privileges[app]
+violations contains sprintf("privileges must name applications: %s (it names %s) (R5)", [one_of(applications), app]) if {
+	grants_access
+	some app, _ in command.privileges
+	not app in applications
 }
 
-violations contains sprintf("%v is not a level of %s: choose %s (R5)", [level, app, one_of(config.privileges[app])]) if {
-	some app, level in target_proposed.privileges
+violations contains sprintf("%s (R5)", [must_be(sprintf("privileges.%s", [app]), level, config.privileges[app])]) if {
+	grants_access
+	some app, level in command.privileges
 	config.privileges[app]
 	not rank(app, level)
 }
+
+# applications are the applications of R5.
+applications := {app | some app, _ in config.privileges}
 
 # R6: contact-only privileges above none need a contact type that may hold them.
 violations contains sprintf("only a %s contact may hold %s above none (R6)", [one_of(allowed), app]) if {

@@ -56,6 +56,13 @@ test_missing_get_member if {
 	r.missing == ["ghost is not a member of acme"]
 }
 
+# R43: reading one's own membership of an account that does not exist
+# answers as for an account one is not a member of.
+test_missing_own_membership_of_unknown_account if {
+	q := {"now_ns": now, "actor": actor("carol"), "command": {"type": "get_member", "account": "nowhere", "user": "carol"}, "members": {}, "target": {"id": "carol"}}
+	result(q).missing == ["carol is not a member of nowhere"]
+}
+
 test_missing_account_of_members if {
 	r := result({"now_ns": now, "actor": ops, "command": {"type": "list_members", "account": "nowhere"}, "members": {}})
 	r.missing == ["account nowhere does not exist"]
@@ -221,11 +228,11 @@ test_violation_unknown_roles_and_levels if {
 		null,
 	)
 	result(q).violations == [
-		"account_owner is not an account role: choose account_admin, account_approver, account_user, account_viewer, impersonator, policy_admin or tm_admin (R1)",
-		"full is not a level of reporting: choose none or view (R5)",
-		"teleport is not an application: choose account_documents, allocations, contact_preview, contact_updates, entitlements, manage_access, purchase or reporting (R5)",
-		"va9 is not a virtual account of acme (R22)",
-		"va_boss is not a virtual-account role: choose va_admin, va_user or va_viewer (R2)",
+		"privileges must name applications: account_documents, allocations, contact_preview, contact_updates, entitlements, manage_access, purchase or reporting (it names teleport) (R5)",
+		"privileges.reporting must be none or view (it is full) (R5)",
+		"roles[0] must be account_admin, account_approver, account_user, account_viewer, impersonator, policy_admin or tm_admin (it is account_owner) (R1)",
+		"va_roles must name a virtual account of acme: va1 or va2 (it names va9) (R22)",
+		"va_roles.va2 must be va_admin, va_user or va_viewer (it is va_boss) (R2)",
 	]
 }
 
@@ -236,6 +243,39 @@ test_violation_contact_updates_without_contact if {
 
 test_violation_unknown_contact if {
 	result(set_member(actor("alice"), "carol", {"contact": "tertiary"}, null)).violations == ["contact must be primary or secondary, or none (it is tertiary)"]
+}
+
+# API.md: the contact type is primary, secondary or none, and "none" is the
+# same as no contact type.
+test_allow_contact_none if {
+	result(set_member(actor("alice"), "carol", {"roles": ["account_user"], "contact": "none"}, null)).violations == []
+	result(set_member(actor("alice"), "carol", {"roles": ["account_user"], "contact": ""}, null)).violations == []
+}
+
+test_violation_contact_none_holds_no_access if {
+	r := result(set_member(actor("alice"), "carol", {"roles": [], "contact": "none"}, null))
+	r.violations == ["carol would hold no access to acme: give a role, a virtual-account role, a contact type or a privilege, or remove the member"]
+}
+
+# Every value the policy's data names is accepted where it is documented:
+# each account role, virtual-account role, contact type, application level.
+test_allow_every_enumerated_value if {
+	every role in admission.account_roles {
+		result(set_member(actor("alice"), "carol", {"roles": [role]}, null)).violations == []
+	}
+	every role in admission.va_roles {
+		result(set_member(actor("alice"), "carol", {"va_roles": {"va1": role}}, null)).violations == []
+	}
+	every type in data.gatehouse.config.contact_types {
+		q := with_members(set_member(actor("alice"), "carol", {"contact": type}, null), {"alice": acme_members.alice})
+		not_limited := [v | some v in result(q).violations; not contains(v, "at most")]
+		not_limited == []
+	}
+	every app, levels in data.gatehouse.config.privileges {
+		every level in levels {
+			result(set_member(actor("alice"), "carol", {"contact": "secondary", "privileges": {app: level}}, null)).violations == []
+		}
+	}
 }
 
 test_violation_empty_membership if {
@@ -261,5 +301,5 @@ test_deny_remove_member_by_non_manager if {
 # R22: an account without virtual accounts has none to grant.
 test_violation_virtual_account_of_account_without_any if {
 	q := json.remove(set_member(actor("alice"), "carol", {"va_roles": {"va1": "va_user"}}, null), ["account/virtual_accounts"])
-	result(q).violations == ["va1 is not a virtual account of acme (R22)"]
+	result(q).violations == ["va_roles must name a virtual account of acme, which has none (it names va1) (R22)"]
 }

@@ -116,7 +116,7 @@ violations contains "choose a scope (account or virtual_accounts), a contact typ
 	approving_account
 	command_text("scope") == ""
 	command_text("role") == ""
-	command_text("contact") == ""
+	contact_of(command) == ""
 	count(object.get(command, "privileges", {})) == 0
 }
 
@@ -150,11 +150,40 @@ violations contains sprintf("scope virtual_accounts needs at least one virtual a
 	count(object.get(command, "virtual_accounts", [])) == 0
 }
 
-# R23: an approval names the contact type secondary or none.
-violations contains sprintf("an approval may name the contact type secondary or none, not %s (R23)", [contact]) if {
+# R22: scope account takes an account role (R1), scope virtual_accounts a
+# virtual-account role (R2) on virtual accounts of the account.
+violations contains sprintf("%s: scope account takes an account role (R22)", [must_be("role", role, account_roles)]) if {
 	approving_account
-	contact := command_text("contact")
-	not contact in {"", "secondary"}
+	command_text("scope") == "account"
+	role := command_text("role")
+	role != ""
+	not role in account_roles
+}
+
+violations contains sprintf("%s: scope virtual_accounts takes a virtual-account role (R2, R22)", [must_be("role", role, va_roles)]) if {
+	approving_account
+	command_text("scope") == "virtual_accounts"
+	role := command_text("role")
+	role != ""
+	not role in va_roles
+}
+
+violations contains sprintf("virtual_accounts[%d] must be a virtual account of %s%s (it is %s) (R22)", [i, account_id, account_vas_text, va]) if {
+	approving_account
+	command_text("scope") == "virtual_accounts"
+	some i, va in object.get(command, "virtual_accounts", [])
+	not va in account_vas
+}
+
+# R23: an approval names the contact type secondary or none: not one that
+# holds every application at its top level (primary).
+approval_contact_types := {type | some type in config.contact_types; not type in config.top_level_contact_types}
+
+violations contains sprintf("contact must be %s, or none (it is %v) (R23)", [one_of(approval_contact_types), contact]) if {
+	approving_account
+	contact := contact_of(command)
+	contact != ""
+	not contact in approval_contact_types
 }
 
 # R23: the approver adds a justification only when the request had none.
@@ -195,7 +224,7 @@ violations contains "only a tenant request has an expiry: change the expires_at 
 
 # R24: a denial's reason code is one of the configured codes, and required
 # when the account's settings say so.
-violations contains sprintf("reason_code must be %s (it is %s) (R24)", [one_of(config.deny_reason_codes), code]) if {
+violations contains sprintf("%s (R24)", [must_be("reason_code", code, config.deny_reason_codes)]) if {
 	command_type == "deny"
 	code := command_text("reason_code")
 	code != ""
@@ -210,25 +239,28 @@ violations contains sprintf("%s requires a reason_code to deny a request: choose
 
 # R37, R43: a request is seen by its requester, the users it names, those
 # who may decide it, and system administrators.
-may_run if {
-	command_type == "get_request"
-	system_admin
-}
+may_see_request if system_admin
+
+may_see_request if req.requester == actor_id
+
+may_see_request if actor_id in object.get(req, "users", [])
+
+may_see_request if may_decide(actor_membership)
 
 may_run if {
 	command_type == "get_request"
-	req.requester == actor_id
+	may_see_request
 }
 
-may_run if {
-	command_type == "get_request"
-	actor_id in object.get(req, "users", [])
+# R43: reading or acting on a request the actor may not see is answered
+# exactly as for a request that does not exist: the refusal must not tell
+# that it exists, nor whose it is.
+hidden if {
+	command_type in request_commands
+	not may_see_request
 }
 
-may_run if {
-	command_type == "get_request"
-	may_decide(actor_membership)
-}
+request_commands := decide_commands | {"get_request"}
 
 needs["get_request"] := sprintf("%s may not see this request (R43)", [actor_id])
 

@@ -2,6 +2,8 @@ package gatehouse.admission_test
 
 import rego.v1
 
+import data.gatehouse.admission
+
 # carol's pending request for access to acme.
 carol_request := {
 	"id": "r1", "kind": "account", "account": "acme", "requester": "carol", "status": "pending",
@@ -125,8 +127,11 @@ test_violation_approve_scope_mismatch if {
 		[{"scope": "account", "role": "", "virtual_accounts": []}, "scope account needs one role (R22)"],
 		[{"scope": "account", "role": "account_user", "virtual_accounts": ["va1"]}, "scope account takes an account role and no virtual accounts: to grant virtual accounts, use scope virtual_accounts (R22)"],
 		[{"scope": "virtual_accounts", "role": "va_user", "virtual_accounts": []}, "scope virtual_accounts needs at least one virtual account of acme (R22)"],
-		[{"scope": "virtual_accounts", "role": "va_user", "virtual_accounts": ["va9"]}, "va9 is not a virtual account of acme (R22)"],
-		[{"scope": "virtual_accounts", "role": "account_user", "virtual_accounts": ["va1"]}, "account_user is not a virtual-account role: choose va_admin, va_user or va_viewer (R2)"],
+		[{"scope": "virtual_accounts", "role": "va_user", "virtual_accounts": ["va1", "va9"]}, "virtual_accounts[1] must be a virtual account of acme: va1 or va2 (it is va9) (R22)"],
+		[{"scope": "virtual_accounts", "role": "account_user", "virtual_accounts": ["va1"]}, "role must be va_admin, va_user or va_viewer (it is account_user): scope virtual_accounts takes a virtual-account role (R2, R22)"],
+		[{"scope": "account", "role": "va_user", "virtual_accounts": []}, "role must be account_admin, account_approver, account_user, account_viewer, impersonator, policy_admin or tm_admin (it is va_user): scope account takes an account role (R22)"],
+		[{"scope": "", "privileges": {"teleport": "view"}, "virtual_accounts": []}, "privileges must name applications: account_documents, allocations, contact_preview, contact_updates, entitlements, manage_access, purchase or reporting (it names teleport) (R5)"],
+		[{"scope": "", "privileges": {"entitlements": "full"}, "virtual_accounts": []}, "privileges.entitlements must be none, view or update (it is full) (R5)"],
 	]
 	every case in cases {
 		q := object.union(on_request(actor("alice"), carol_request, object.union({"type": "approve"}, case[0])), {"target": {
@@ -145,7 +150,33 @@ test_allow_approve_secondary_contact if {
 
 test_violation_approve_primary_contact if {
 	r := result(approve(actor("alice"), carol_request, {"scope": "", "contact": "primary", "virtual_accounts": []}))
-	"an approval may name the contact type secondary or none, not primary (R23)" in r.violations
+	"contact must be secondary, or none (it is primary) (R23)" in r.violations
+}
+
+# R23, API.md: "none" names no contact type in an approval too.
+test_allow_approve_contact_none if {
+	r := result(approve(actor("alice"), carol_request, object.union(account_scope, {"contact": "none"})))
+	r.violations == []
+}
+
+# Every value the policy's data names is accepted in an approval: each
+# account role with scope account, each virtual-account role with scope
+# virtual_accounts, each application level.
+test_allow_approve_every_enumerated_value if {
+	every role in admission.account_roles {
+		result(approve(actor("alice"), carol_request, {"scope": "account", "role": role, "virtual_accounts": []})).violations == []
+	}
+	every role in admission.va_roles {
+		result(approve(actor("alice"), carol_request, {"scope": "virtual_accounts", "role": role, "virtual_accounts": ["va1"]})).violations == []
+	}
+	every app, levels in data.gatehouse.config.privileges {
+		every level in levels {
+			result(approve(actor("alice"), carol_request, {"scope": "", "contact": "secondary", "privileges": {app: level}, "virtual_accounts": []})).violations == []
+		}
+	}
+	every code in data.gatehouse.config.deny_reason_codes {
+		result(on_request(actor("alice"), carol_request, {"type": "deny", "reason_code": code})).violations == []
+	}
 }
 
 # R10 applies to approvals too.
@@ -199,7 +230,7 @@ test_allow_deny_without_reason if {
 
 test_violation_unknown_reason_code if {
 	r := result(on_request(actor("alice"), carol_request, {"type": "deny", "reason_code": "grumpy"}))
-	r.violations == ["reason_code must be access_not_needed, no_business_relationship, other or unknown_requester (it is grumpy) (R24)"]
+	r.violations == ["reason_code must be unknown_requester, access_not_needed, no_business_relationship or other (it is grumpy) (R24)"]
 }
 
 test_violation_reason_required if {
@@ -270,6 +301,31 @@ test_deny_get_request if {
 		r.entitled == false
 		r.denials == [sprintf("%s may not see this request (R43)", [who])]
 	}
+}
+
+# R43: a command on a request the actor may not see is answered as for an
+# unknown id: hidden, whatever the command.
+test_hidden_request_commands_by_who_may_not_see_it if {
+	every command in ["get_request", "approve", "deny", "set_request_expiry", "revoke"] {
+		every who in ["sam", "vera", "mallory"] {
+			result(on_request(actor(who), carol_request, {"type": command})).hidden == true
+		}
+		result(on_request(actor("jane"), tenant_request, {"type": command})).hidden == true
+	}
+}
+
+# Who may see the request is refused with 403 (or more) as usual: the
+# requester, the users it names, its deciders, system administrators.
+test_not_hidden_from_who_may_see_it if {
+	own := object.union(carol_request, {"requester": "bob"})
+	every command in ["get_request", "approve", "deny", "set_request_expiry", "revoke"] {
+		not result(on_request(actor("carol"), carol_request, {"type": command})).hidden
+		not result(on_request(actor("bob"), own, {"type": command})).hidden
+		not result(on_request(actor("caroline"), tenant_request, {"type": command})).hidden
+		not result(on_request(actor("alice"), carol_request, {"type": command})).hidden
+		not result(on_request(ops, carol_request, {"type": command})).hidden
+	}
+	not result(on_acme(actor("mallory"), {"type": "list_members", "account": "acme"})).hidden
 }
 
 test_allow_redaction_for_tenant_side if {

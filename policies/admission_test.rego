@@ -50,11 +50,12 @@ result(q) := r if {
 # R40: every command gets one result object of the documented shape.
 test_result_has_every_field if {
 	r := result(on_acme(actor("vera"), {"type": "list_members", "account": "acme"}))
-	object.keys(r) == {"entitled", "denials", "violations", "missing", "conflicts", "deciders", "redact", "see_all"}
+	object.keys(r) == {"entitled", "denials", "violations", "missing", "conflicts", "deciders", "redact", "see_all", "hidden"}
 	r.entitled == true
 	r.denials == []
 	r.deciders == {}
 	r.see_all == false
+	r.hidden == false
 }
 
 # Fail closed: an unknown command is refused, and so is an empty input.

@@ -87,7 +87,7 @@ func TestDecisionBadInputR44(t *testing.T) {
 		{"not an object", `[1, 2]`, "body"},
 		{"two values", `{"subject":"a","action":"view","resource":{"account":"b"}} {}`, "body"},
 		{"unknown field", `{"subjekt":"alice"}`, "subjekt"},
-		{"unknown nested field", `{"subject":"a","action":"view","resource":{"acount":"b"}}`, "acount"},
+		{"unknown nested field", `{"subject":"a","action":"view","resource":{"acount":"b"}}`, "resource.acount"},
 		{"missing subject", `{"action":"view","resource":{"account":"acme"}}`, "subject"},
 		{"subject of the wrong type", `{"subject":7,"action":"view","resource":{"account":"acme"}}`, "subject"},
 		{"subject with a space", `{"subject":"al ice","action":"view","resource":{"account":"acme"}}`, "subject"},

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +32,9 @@ const (
 )
 
 // decodeBody decodes the request body, at most s.maxBody bytes of one JSON
-// value, into v, refusing unknown fields (R44).
+// value, into v (R44): unknown fields, a key given twice in one object and
+// a field name spelled in another case ("Subject", "SUBJECT") are refused
+// with 400 naming the field by its path, at every depth (engine.CheckJSONKeys).
 func (s *Server) decodeBody(c *gin.Context, v any, rule bodyRule) error {
 	required := rule&bodyRequired != 0
 	if c.Request.Body == nil {
@@ -39,15 +43,27 @@ func (s *Server) decodeBody(c *gin.Context, v any, rule bodyRule) error {
 		}
 		return nil
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody))
+	b := s.buffers.get()
+	defer s.buffers.put(b)
+	if _, err := b.buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody)); err != nil {
+		return decodeError(err)
+	}
+	data := b.buf.Bytes()
+	if len(bytes.TrimSpace(data)) == 0 {
+		if required {
+			return engine.Invalid("body", "a JSON body is required")
+		}
+		return nil
+	}
+	if err := engine.CheckJSONKeys(data, v); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if rule&bodyNumbers != 0 {
 		dec.UseNumber()
 	}
 	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) && !required {
-			return nil
-		}
 		return decodeError(err)
 	}
 	switch _, err := dec.Token(); {
@@ -143,6 +159,25 @@ func pathID(c *gin.Context, name string) (string, error) {
 	return id, checkID(name, id)
 }
 
+// checkQuery refuses a query string naming a parameter twice (a proxy may
+// read the last where gatehouse reads the first) or a parameter the
+// endpoint does not know, such as "Status" for "status" (R44).
+func checkQuery(c *gin.Context, known ...string) error {
+	for name, values := range c.Request.URL.Query() {
+		if !slices.Contains(known, name) {
+			if len(known) == 0 {
+				return engine.Invalid(name, "is not a known query parameter: this endpoint takes none")
+			}
+			return engine.Invalid(name, "is not a known query parameter: this endpoint takes %s (names are case-sensitive)",
+				strings.Join(known, ", "))
+		}
+		if len(values) > 1 {
+			return engine.Invalid(name, "is given %d times: give each query parameter at most once", len(values))
+		}
+	}
+	return nil
+}
+
 // queryID reads an id from the query string; absent is "" unless required.
 func queryID(c *gin.Context, name string, required bool) (string, error) {
 	id, ok := c.GetQuery(name)
@@ -150,17 +185,6 @@ func queryID(c *gin.Context, name string, required bool) (string, error) {
 		return "", nil
 	}
 	return id, checkID(name, id)
-}
-
-// queryStatus reads an optional request status filter (R39a).
-func queryStatus(c *gin.Context) (string, error) {
-	status := c.Query("status")
-	switch status {
-	case "", engine.StatusPending, engine.StatusGranted, engine.StatusDenied,
-		engine.StatusExpired, engine.StatusRevoked:
-		return status, nil
-	}
-	return "", engine.Invalid("status", "must be one of pending, granted, denied, expired, revoked")
 }
 
 // Page sizes of the listing endpoints.

@@ -13,6 +13,7 @@ import (
 // when it creates and 200 when it changes.
 func TestDirectoryBySystemAdminR32(t *testing.T) {
 	h := newEmbeddedHarness(t)
+	h.putAccount("classics", "")
 
 	user := map[string]any{"email": "alice@example.com", "first_name": "Alice", "last_name": "Liddell", "organization": "classics"}
 	rec := h.call(http.MethodPut, "/v1/users/alice", systemAdmin, user)
@@ -164,7 +165,7 @@ func TestMembersBySystemAdmin(t *testing.T) {
 			{"unknown field", `{"roles":[],"admin":true}`, "admin"},
 			{"roles not a list", `{"roles":"account_user"}`, "roles"},
 			{"va_roles values not strings", `{"va_roles":{"va1":1}}`, "va_roles"},
-			{"bad va id", `{"va_roles":{"v a":"va_viewer"}}`, "va_roles"},
+			{"va id too long", `{"va_roles":{"` + strings.Repeat("v", 129) + `":"va_viewer"}}`, "va_roles"},
 			{"bad expiry", `{"roles":["account_user"],"justification":"x","expires_at":"tomorrow"}`, "expires_at"},
 			{"empty body", ``, "body"},
 		}

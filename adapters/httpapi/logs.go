@@ -7,6 +7,10 @@ import (
 // listAudit answers GET /v1/audit?account=&limit=&after=: the account's
 // audit trail, oldest first (R41).
 func (s *Server) listAudit(c *gin.Context) {
+	if err := checkQuery(c, "account", "limit", "after"); err != nil {
+		s.renderError(c, err)
+		return
+	}
 	account, err := queryID(c, "account", true)
 	if err != nil {
 		s.renderError(c, err)
@@ -30,6 +34,10 @@ func (s *Server) listAudit(c *gin.Context) {
 
 // listEvents answers GET /v1/events?after=&limit=: events, oldest first (R42).
 func (s *Server) listEvents(c *gin.Context) {
+	if err := checkQuery(c, "limit", "after"); err != nil {
+		s.renderError(c, err)
+		return
+	}
 	limit, after, err := page(c)
 	if err != nil {
 		s.renderError(c, err)

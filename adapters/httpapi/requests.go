@@ -53,6 +53,10 @@ func (s *Server) requestTenantAccess(c *gin.Context) {
 // listRequests answers GET /v1/access-requests?account=&status=: the
 // deciders' view of an account's requests (R37 applies).
 func (s *Server) listRequests(c *gin.Context) {
+	if err := checkQuery(c, "account", "status", "limit"); err != nil {
+		s.renderError(c, err)
+		return
+	}
 	account, err := queryID(c, "account", true)
 	if err != nil {
 		s.renderError(c, err)
@@ -64,15 +68,17 @@ func (s *Server) listRequests(c *gin.Context) {
 // listMyRequests answers GET /v1/me/access-requests?status=: the actor's
 // own requests (R39a).
 func (s *Server) listMyRequests(c *gin.Context) {
+	if err := checkQuery(c, "status", "limit"); err != nil {
+		s.renderError(c, err)
+		return
+	}
 	s.listRequestsBy(c, engine.RequestFilter{Requester: actor(c)})
 }
 
 func (s *Server) listRequestsBy(c *gin.Context, filter engine.RequestFilter) {
+	// The engine checks the status against the statuses it knows (R39a).
+	filter.Status = c.Query("status")
 	var err error
-	if filter.Status, err = queryStatus(c); err != nil {
-		s.renderError(c, err)
-		return
-	}
 	if filter.Limit, err = queryLimit(c); err != nil {
 		s.renderError(c, err)
 		return

@@ -41,7 +41,12 @@ func TestAccountRequestFlow(t *testing.T) {
 	})
 
 	t.Run("R21 a plain user may not approve", func(t *testing.T) {
+		// bob may not see the request: it is unknown to him (R43).
 		rec := h.call(http.MethodPost, "/v1/access-requests/"+acmeReq+"/approve", "bob",
+			map[string]any{"scope": "account", "role": "account_viewer"})
+		requireError(t, rec, http.StatusNotFound, "not_found")
+		// The requester sees it, and may not decide it (R21).
+		rec = h.call(http.MethodPost, "/v1/access-requests/"+acmeReq+"/approve", "carl",
 			map[string]any{"scope": "account", "role": "account_viewer"})
 		requireError(t, rec, http.StatusForbidden, "forbidden")
 	})
@@ -146,7 +151,7 @@ func TestRequestCommandsBadInputR44(t *testing.T) {
 	}{
 		{"approve unknown field", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"scope":"account","rol":"x"}`, "rol"},
 		{"approve role of the wrong type", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"role":["a"]}`, "role"},
-		{"approve bad virtual account id", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"virtual_accounts":["a b"]}`, "virtual_accounts[0]"},
+		{"approve bad virtual account id", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"virtual_accounts":["` + strings.Repeat("v", 129) + `"]}`, "virtual_accounts[0]"},
 		{"approve bad expiry", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"expires_at":"2026-13-01"}`, "expires_at"},
 		{"approve malformed JSON", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"scope":`, "body"},
 		{"deny unknown field", http.MethodPost, "/v1/access-requests/" + acmeReq + "/deny", `{"reason":"x"}`, "reason"},

@@ -113,12 +113,9 @@ type memberRequest struct {
 	ExpiresAt     *string           `json:"expires_at"`
 }
 
+// toEngine reads the membership; the engine and the policy check its
+// enumerated values (contact "primary", "secondary", "none" or absent).
 func (r *memberRequest) toEngine(account, user string) (engine.Membership, error) {
-	for va := range r.VARoles {
-		if err := checkID("va_roles", va); err != nil {
-			return engine.Membership{}, err
-		}
-	}
 	expires, err := parseTime("expires_at", r.ExpiresAt)
 	if err != nil {
 		return engine.Membership{}, err

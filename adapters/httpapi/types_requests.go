@@ -52,10 +52,10 @@ type approveBody struct {
 	Message         string            `json:"message"`
 }
 
+// toEngine reads the approval; the engine and the policy check its
+// enumerated values (scope, role, virtual accounts, contact "secondary",
+// "none" or absent, privileges).
 func (r *approveBody) toEngine() (engine.Approval, error) {
-	if err := checkIDs("virtual_accounts", r.VirtualAccounts); err != nil {
-		return engine.Approval{}, err
-	}
 	expires, err := parseTime("expires_at", r.ExpiresAt)
 	if err != nil {
 		return engine.Approval{}, err

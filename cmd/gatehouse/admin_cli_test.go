@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/embedded"
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
 	"github.com/gatehouse/gatehouse/engine"
+	"github.com/gatehouse/gatehouse/policies"
 )
 
 // testDecisionTimeout is the decision deadline of the engines under test:
@@ -81,7 +86,7 @@ func TestRequestsCommands(t *testing.T) {
 	out, err := cli.as("alice", "requests", "approve", created.ID, "--scope", "virtual_accounts", "--va", "acme-us", "--role", "account_user")
 	require.Error(t, err, "R22: an account role with virtual accounts")
 	assert.Contains(t, err.Error(), "422")
-	assert.Contains(t, err.Error(), "not a virtual-account role", out)
+	assert.Contains(t, err.Error(), "role must be va_admin, va_user or va_viewer (it is account_user)", out)
 
 	var granted engine.AccessRequest
 	cli.asJSON(&granted, "alice", "requests", "approve", created.ID, "--scope", "virtual_accounts", "--va", "acme-us", "--role", "va_viewer")
@@ -186,4 +191,83 @@ func TestMembersCommands(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^USER\s+ROLES\s+VA ROLES\s+CONTACT`, table)
 	assert.NotContains(t, table, "carol")
+}
+
+// The CLI's enumerated flags take every value the policy's data names,
+// and "none" for a contact type (API.md), on members set, requests
+// approve, requests deny and requests list --status; another value comes
+// back as the server's 422 naming the field, the value and the allowed
+// values.
+func TestCLIEnumeratedFlagsFollowThePolicyData(t *testing.T) {
+	raw, err := fs.ReadFile(policies.FS(), "data.json")
+	require.NoError(t, err)
+	var data struct {
+		Gatehouse struct {
+			Config struct {
+				AccountRoles    map[string][]string `json:"account_roles"`
+				Privileges      map[string][]string `json:"privileges"`
+				DenyReasonCodes []string            `json:"deny_reason_codes"`
+			} `json:"config"`
+		} `json:"gatehouse"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &data))
+	cfg := data.Gatehouse.Config
+	cli := newAdminCLI(t)
+	n := 0
+	newUser := func() string {
+		n++
+		id := fmt.Sprintf("cli%d", n)
+		body := fmt.Sprintf(`{"email":"%s@example.com","first_name":"C","last_name":"L"}`, id)
+		req, err := http.NewRequest(http.MethodPut, cli.url+"/v1/users/"+id, strings.NewReader(body))
+		require.NoError(t, err)
+		token, err := httpapi.MintHS256(cli.secret, "ops", time.Hour)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, http.StatusCreated, res.StatusCode)
+		return id
+	}
+
+	for role := range cfg.AccountRoles {
+		out, err := cli.as("alice", "members", "set", "acme", newUser(), "--role", role, "--justification", "cli")
+		require.NoError(t, err, "--role %s: %s", role, out)
+	}
+	for app, levels := range cfg.Privileges {
+		for _, level := range levels {
+			args := []string{"members", "set", "acme", newUser(), "--privilege", app + "=" + level, "--justification", "cli"}
+			if app == "contact_updates" {
+				args = append(args, "--contact", "secondary") // R6; acme has room for 4 (R10)
+			}
+			out, err := cli.as("alice", args...)
+			require.NoError(t, err, "--privilege %s=%s: %s", app, level, out)
+		}
+	}
+	var m engine.Membership
+	cli.asJSON(&m, "alice", "members", "set", "acme", newUser(), "--role", "account_viewer", "--contact", "none", "--justification", "cli")
+	assert.Equal(t, engine.ContactNone, m.Contact, "--contact none is no contact type")
+
+	request := func() string {
+		var r engine.AccessRequest
+		cli.asJSON(&r, newUser(), "requests", "create", "acme")
+		return r.ID
+	}
+	out, err := cli.as("alice", "requests", "approve", request(), "--scope", "account", "--role", "account_user", "--contact", "none")
+	require.NoError(t, err, "approve --contact none: %s", out)
+	for _, code := range cfg.DenyReasonCodes {
+		out, err := cli.as("alice", "requests", "deny", request(), "--reason-code", code)
+		require.NoError(t, err, "--reason-code %s: %s", code, out)
+	}
+	for _, status := range []string{"pending", "granted", "denied", "expired", "revoked"} {
+		out, err := cli.as("alice", "requests", "list", "--account", "acme", "--status", status)
+		require.NoError(t, err, "--status %s: %s", status, out)
+	}
+
+	_, err = cli.as("alice", "members", "set", "acme", newUser(), "--contact", "tertiary", "--justification", "cli")
+	require.ErrorContains(t, err, "contact must be primary or secondary, or none (it is tertiary)")
+	_, err = cli.as("alice", "requests", "deny", request(), "--reason-code", "grumpy")
+	require.ErrorContains(t, err, "reason_code must be unknown_requester, access_not_needed, no_business_relationship or other (it is grumpy)")
+	_, err = cli.as("alice", "requests", "list", "--account", "acme", "--status", "open")
+	require.ErrorContains(t, err, `status: must be pending, granted, denied, expired or revoked (it is "open")`)
 }

@@ -52,7 +52,38 @@ func TestDecideCommand(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(question, []byte(`{"subject": "bob", "verb": "use"}`), 0o600))
 	_, err = runGatehouse(t, "decide", "--data-dir", dir, "--file", question)
-	require.ErrorContains(t, err, `unknown field "verb"`)
+	require.ErrorContains(t, err, "verb: is not a known field")
+
+	// R44: a key given twice or a field name in another case is refused,
+	// naming the field, as the API refuses it.
+	for body, field := range map[string]string{
+		`{"subject": "bob", "subject": "alice", "action": "use", "resource": {"account": "acme"}}`:       "subject: is given twice",
+		`{"Subject": "alice", "action": "use", "resource": {"account": "acme"}}`:                         `Subject: is not a known field: field names are case-sensitive, did you mean "subject"?`,
+		`{"subject": "bob", "action": "use", "resource": {"account": "acme", "account": "globex"}}`:      "resource.account: is given twice",
+		`{"subject": "bob", "action": "use", "resource": {"account": "acme"}, "context": {"a":1,"a":2}}`: "context.a: is given twice",
+	} {
+		require.NoError(t, os.WriteFile(question, []byte(body), 0o600))
+		_, err = runGatehouse(t, "decide", "--data-dir", dir, "--file", question)
+		require.ErrorContains(t, err, field, body)
+	}
+}
+
+// R44: a seed file holding a key twice, or a field name in another case,
+// is refused naming the field, and nothing is seeded.
+func TestSeedRefusesDuplicateKeys(t *testing.T) {
+	for body, field := range map[string]string{
+		`{"accounts": [{"id": "acme", "name": "Acme", "name": "Evil", "virtual_accounts": []}]}`:                                                         "accounts[0].name: is given twice",
+		`{"accounts": [{"id": "acme", "name": "Acme", "virtual_accounts": [], "settings": {"max_secondary_contacts": 1, "max_secondary_contacts": 9}}]}`: "accounts[0].settings.max_secondary_contacts: is given twice",
+		`{"users": [{"id": "a", "email": "a@example.com", "Organization": "acme"}]}`:                                                                     "users[0].Organization: is not a known field",
+		`{"accounts": [], "accounts": []}`: "accounts: is given twice",
+	} {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "seed.json")
+		require.NoError(t, os.WriteFile(file, []byte(body), 0o600))
+		out, err := runGatehouse(t, "seed", file, "--data-dir", filepath.Join(dir, "data"))
+		require.ErrorContains(t, err, field, out)
+		assert.NotContains(t, out, "seeded")
+	}
 }
 
 // Every flag also reads GATEHOUSE_<FLAG> (API.md); a flag given wins.

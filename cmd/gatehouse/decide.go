@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,27 +104,34 @@ func newDecideCommand(cfg *Config) *cobra.Command {
 	return cmd
 }
 
-// readJSONFile decodes one JSON file strictly into v.
+// readJSONFile decodes the JSON file at path into v strictly, as the API
+// decodes bodies (R44): unknown fields, a key given twice and a field name
+// in another case are refused, naming the field.
 func readJSONFile(path string, v any) error { return decodeJSONFile(path, v, false) }
 
-// readDecisionFile decodes a decision body, keeping the numbers of its
-// context exact (json.Number): an integer above 2^53 reaches the policy,
-// or the server, unchanged.
+// readDecisionFile decodes a decision body as readJSONFile does, keeping
+// the numbers of its context exact (json.Number): an integer above 2^53
+// reaches the policy, or the server, unchanged.
 func readDecisionFile(path string, v *decisionBody) error { return decodeJSONFile(path, v, true) }
 
 func decodeJSONFile(path string, v any, numbers bool) error {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
+	if err := engine.CheckJSONKeys(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if numbers {
 		dec.UseNumber()
 	}
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: must hold one JSON value, but more follows it", path)
 	}
 	return nil
 }

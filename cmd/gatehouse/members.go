@@ -84,7 +84,7 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 	f := set.Flags()
 	f.StringSliceVar(&body.Roles, "role", nil, "account role (repeatable): account_admin, account_user, account_viewer, ...")
 	f.StringArrayVar(&vaRoles, "va-role", nil, "virtual-account role as VA=ROLE (repeatable)")
-	f.StringVar(&body.Contact, "contact", "", "contact type: primary or secondary")
+	f.StringVar(&body.Contact, "contact", "", "contact type: primary, secondary or none (the same as not giving it)")
 	f.StringArrayVar(&privileges, "privilege", nil, "application privilege as APP=LEVEL (repeatable)")
 	f.StringVar(&body.Justification, "justification", "", "business justification (required for a direct add, R26)")
 	f.StringVar(&body.ExpiresAt, "expires-at", "", "RFC 3339 time at which the membership ends")

@@ -143,7 +143,7 @@ func newApproveCommand(send requestSender) *cobra.Command {
 	f.StringVar(&a.Scope, "scope", "", "account or virtual_accounts (account requests)")
 	f.StringVar(&a.Role, "role", "", "the role granted: an account role for scope account, a virtual-account role otherwise")
 	f.StringSliceVar(&a.VirtualAccounts, "va", nil, "virtual accounts, for scope virtual_accounts (repeatable)")
-	f.StringVar(&a.Contact, "contact", "", "make the requester a secondary contact")
+	f.StringVar(&a.Contact, "contact", "", "contact type for the requester: secondary, or none (the same as not giving it: an approval keeps the requester's current contact type)")
 	f.StringArrayVar(&privileges, "privilege", nil, "application privilege as APP=LEVEL (repeatable)")
 	f.StringVar(&a.Justification, "justification", "", "justification, when the request had none")
 	f.StringVar(&a.ExpiresAt, "expires-at", "", "RFC 3339 time at which the access ends")
