@@ -26,6 +26,8 @@ type Engine struct {
 	// following is set while FollowPolicies runs: pushed revisions are
 	// then activated on this replica too.
 	following atomic.Bool
+	// idempotencyRetention is how long idempotent answers are kept.
+	idempotencyRetention time.Duration
 }
 
 // DecisionObserver is told of every decision once it is made (metrics,
@@ -85,6 +87,8 @@ func New(store Store, policy *Policy, opts ...Option) (*Engine, error) {
 		admins:  map[string]bool{},
 		timeout: 250 * time.Millisecond,
 		log:     slog.Default(),
+
+		idempotencyRetention: DefaultIdempotencyRetention,
 	}
 	for _, opt := range opts {
 		opt(e)
