@@ -89,3 +89,31 @@ func TestConcurrentRequestersAllSucceed(t *testing.T) {
 		})
 	}
 }
+
+// R20, R40: one user requesting access to one account many times at once,
+// through two engines, leaves exactly one pending request: the finer
+// versions still serialize a requester's own requests.
+func TestOneRequesterRacingGetsOnePendingRequest(t *testing.T) {
+	forEachReplicas(t, func(t *testing.T, w *world, engines [2]*engine.Engine) {
+		w.acme(nil)
+		errs := race(racers, func(i int) error {
+			_, err := engines[i%2].RequestAccess(w.ctx, "carol", "acme", "")
+			return err
+		})
+		created := 0
+		for i, err := range errs {
+			if err == nil {
+				created++
+				continue
+			}
+			var v *engine.ViolationError
+			if !errors.As(err, &v) {
+				require.ErrorIs(t, err, engine.ErrConflict, "racer %d", i)
+			}
+		}
+		assert.Equal(t, 1, created)
+		pending, err := w.e.ListRequests(w.ctx, sysAdmin, engine.RequestFilter{Account: "acme", Status: engine.StatusPending})
+		require.NoError(t, err)
+		assert.Len(t, pending, 1)
+	})
+}
