@@ -93,7 +93,7 @@ func (s *Server) routes() *gin.Engine {
 	r.POST("/v1/decisions/batch", s.decideBatch)
 	r.POST("/v1/data/*path", s.queryData)
 
-	v1 := r.Group("/v1", s.authenticate)
+	v1 := r.Group("/v1", s.authenticate, s.idempotent)
 	v1.PUT("/users/:id", s.putUser)
 	v1.GET("/users/:id", s.getUser)
 	v1.PUT("/accounts/:id", s.putAccount)

@@ -54,16 +54,26 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	}
 	reply, err := s.commit.Run(ctx, s.client, b.keys, b.args...).StringSlice()
 	if err != nil {
-		if wrapped := wrap("commit", err); errors.Is(wrapped, engine.ErrUnavailable) {
-			return fmt.Errorf("redis: commit: %w (%w): %w", engine.ErrOutcomeUnknown, engine.ErrUnavailable, err)
-		}
-		return wrap("commit", err)
+		return wrapSent("commit", err)
 	}
 	if len(reply) == 3 && reply[0] == "conflict" {
 		return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w",
 			reply[1], reply[2], engine.ErrConflict)
 	}
 	return nil
+}
+
+// wrapSent is wrap for a write that may have reached Redis: a failure to
+// reach Redis may have come after Redis applied it (the reply was lost, or
+// go-redis retried after a lost reply), so it wraps engine.ErrOutcomeUnknown
+// as well as engine.ErrUnavailable, and is never reported as "nothing was
+// changed" (R45).
+func wrapSent(op string, err error) error {
+	wrapped := wrap(op, err)
+	if errors.Is(wrapped, engine.ErrUnavailable) {
+		return fmt.Errorf("redis: %s: %w (%w): %w", op, engine.ErrOutcomeUnknown, engine.ErrUnavailable, err)
+	}
+	return wrapped
 }
 
 // batch is the arguments of one run of commit.lua.

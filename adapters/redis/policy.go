@@ -53,7 +53,7 @@ func (s *Store) SavePolicy(ctx context.Context, rev engine.PolicyRevision) error
 		p.ZAddNX(ctx, s.keys.policyRevisions(), redis.Z{Score: float64(rev.CreatedAt.UnixMicro()), Member: rev.Revision})
 		return nil
 	})
-	return wrap("save policy", err)
+	return wrapSent("save policy", err)
 }
 
 // GetPolicy returns a revision with its files.
@@ -124,7 +124,7 @@ func (s *Store) ActivatePolicy(ctx context.Context, a engine.PolicyActivation) e
 	keys := []string{s.keys.policyRevision(a.Revision), s.keys.policyActive()}
 	done, err := activateScript.Run(ctx, s.client, keys, payload, s.keys.policyChannel()).Int()
 	if err != nil {
-		return wrap("activate policy", err)
+		return wrapSent("activate policy", err)
 	}
 	if done == 0 {
 		return fmt.Errorf("redis: policy revision %q: %w", a.Revision, engine.ErrNotFound)
