@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -247,4 +248,46 @@ func TestIdempotencyKeyIsBounded(t *testing.T) {
 	assert.Zero(t, count(k.auditActions(), engine.ActionRequestCreated), "nothing changed")
 	ok := k.do(http.MethodPost, "/v1/accounts/acme/access-requests", "bob", strings.Repeat("k", 255), `{}`)
 	assert.Equal(t, http.StatusCreated, ok.status, ok.body)
+}
+
+// replyLost is a store whose commits are applied but never answered, as
+// when Redis applied a commit and the network then failed for good.
+type replyLost struct{ engine.Store }
+
+func (s replyLost) Commit(ctx context.Context, c engine.Change) error {
+	if err := s.Store.Commit(ctx, c); err != nil {
+		return err
+	}
+	return fmt.Errorf("test: reply lost: %w (%w)", engine.ErrOutcomeUnknown, engine.ErrUnavailable)
+}
+
+// R40, R45: a write whose commit's outcome cannot be known answers 503
+// outcome_unknown, saying it may have been applied and how to retry
+// safely, never "nothing was changed"; the retry with the same
+// Idempotency-Key is answered from the record the commit kept.
+func TestOutcomeUnknownIsNotNothingChanged(t *testing.T) {
+	store := openEmbedded(t)
+	healthy := newHarness(t, store)
+	seedAcme(healthy)
+	lost := newHarness(t, replyLost{store})
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/v1/accounts/acme/access-requests", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+lost.token("bob"))
+	req.Header.Set("Idempotency-Key", "k-lost")
+	lost.handler.ServeHTTP(rec, req)
+	e := requireError(t, rec, http.StatusServiceUnavailable, "outcome_unknown")
+	assert.Contains(t, e.Error.Message, "may or may not have been applied")
+	assert.Contains(t, e.Error.Message, "Idempotency-Key")
+	assert.NotContains(t, e.Error.Message, "nothing was changed")
+
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest(http.MethodPost, "/v1/accounts/acme/access-requests", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+healthy.token("bob"))
+	req.Header.Set("Idempotency-Key", "k-lost")
+	healthy.handler.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	assert.Equal(t, "true", rec.Header().Get("Idempotent-Replayed"), "the change was applied: its answer is replayed")
+	pending, err := healthy.eng.ListRequests(context.Background(), systemAdmin, engine.RequestFilter{Account: "acme"})
+	require.NoError(t, err)
+	assert.Len(t, pending, 1)
 }
