@@ -21,19 +21,86 @@ const MaxTextLength = 2000
 // change to commit. It runs again, on fresh state, after a conflict.
 type plan func(ctx context.Context, p *Policy, now time.Time) (Change, error)
 
+// maxResends bounds how often run sends a change again whose commit had an
+// unknown outcome, to learn whether it was applied.
+const maxResends = 3
+
+// invocation is what run needs to know of one invocation of a command to
+// answer a retry with an Idempotency-Key (see WithIdempotency).
+type invocation struct {
+	actor string
+	// home returns the account the command decides on, under whose keys
+	// its idempotency record is kept; ErrNotFound: the command will fail
+	// anyway, and keeps none. Nil: the command keeps no record.
+	home func(ctx context.Context) (string, error)
+	// result returns the command's result after a decision: what its
+	// method returns, handed to Idempotency.Answer.
+	result func() any
+}
+
+// at returns a home function for an account known in advance.
+func at(account string) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) { return account, nil }
+}
+
 // run decides and commits one command atomically (R40): the change carries
-// the versions of the accounts it was decided on, and when one of them
-// moved on before the commit, the command is decided again on the new
-// state, at most MaxCommandAttempts times.
-func (e *Engine) run(ctx context.Context, decide plan) error {
-	ctx, cancel := e.commandContext(ctx) // the whole command, attempts included (WithCommandTimeout)
+// the versions of what it was decided on, and when one of them moved on
+// before the commit, the command is decided again on the new state, at most
+// MaxCommandAttempts times.
+//
+// Each decision's change gets a new commit ID, so that a commit sent twice
+// (the Redis client retrying after a lost reply, or run itself, see
+// commit) is applied once and answered "applied", with the result of that
+// decision. With an Idempotency in ctx, a record of the same actor and key
+// is looked up before each decision and replayed instead; the first answer
+// is committed with the change.
+//
+// The whole command, its attempts included, is bounded by WithCommandTimeout.
+func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
+	ctx, cancel := e.commandContext(ctx)
 	defer cancel()
+	idem := idempotencyFrom(ctx)
+	var home string
+	if idem != nil && cmd.home != nil && cmd.result != nil {
+		var err error
+		if home, err = cmd.home(ctx); errors.Is(err, ErrNotFound) {
+			idem = nil
+		} else if err != nil {
+			return err
+		}
+	} else {
+		idem = nil
+	}
 	for attempt := 1; ; attempt++ {
-		change, err := decide(ctx, e.policy.Load(), e.now())
+		if idem != nil {
+			if done, err := e.replay(ctx, idem, home, cmd.actor); done || err != nil {
+				return err
+			}
+		}
+		now := e.now()
+		change, err := decide(ctx, e.policy.Load(), now)
 		if err != nil {
 			return err
 		}
-		err = e.store.Commit(ctx, change)
+		change.ID = newID()
+		var answer []byte
+		if idem != nil {
+			if answer, err = idem.Answer(cmd.result()); err != nil {
+				return fmt.Errorf("engine: answer of an idempotent command: %w", err)
+			}
+			change.Home = home
+			change.Idempotency = &IdempotencyRecord{
+				Actor: cmd.actor, Key: idem.Key, Fingerprint: idem.Fingerprint,
+				Answer: answer, CreatedAt: now, Retention: e.idempotencyRetention,
+			}
+		}
+		err = e.commit(ctx, change)
+		if err == nil {
+			if idem != nil {
+				idem.answer = answer
+			}
+			return nil
+		}
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
@@ -44,6 +111,35 @@ func (e *Engine) run(ctx context.Context, decide plan) error {
 			return err
 		}
 	}
+}
+
+// commit commits change. When the store cannot tell whether it was applied
+// (ErrOutcomeUnknown: the reply was lost), it sends the same change again,
+// which the store answers definitively: nil when it was applied (then or
+// now), ErrConflict when it never will be, since versions only grow. When
+// no resend gets an answer (the store is still out of reach, or ctx ends),
+// the error wraps ErrOutcomeUnknown: the caller must not be told that
+// nothing changed (R45).
+func (e *Engine) commit(ctx context.Context, change Change) error {
+	err := e.store.Commit(ctx, change)
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		return err
+	}
+	for resend := 1; resend <= maxResends && ctx.Err() == nil; resend++ {
+		if backoff(ctx, resend) != nil {
+			break
+		}
+		switch again := e.store.Commit(ctx, change); {
+		case again == nil, errors.Is(again, ErrConflict):
+			return again
+		default:
+			err = again
+		}
+	}
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		err = fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	}
+	return err
 }
 
 // backoff waits a random time that grows with the attempt number, so that
@@ -132,6 +228,16 @@ func version(s *AccountState) uint64 {
 		return 0
 	}
 	return s.Version
+}
+
+// requesterVersion is the version check of requester's requests on account
+// as read in s (0 when the account does not exist yet).
+func requesterVersion(s *AccountState, account, requester string) map[RequesterRef]uint64 {
+	var v uint64
+	if s != nil {
+		v = s.RequesterVersion(requester)
+	}
+	return map[RequesterRef]uint64{{Account: account, Requester: requester}: v}
 }
 
 // member returns user's membership in the state, nil when none.

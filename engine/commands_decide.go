@@ -133,7 +133,11 @@ func (e *Engine) onRequest(ctx context.Context, actor, id string, command doc,
 		out    AccessRequest
 		redact []string
 	)
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+	cmd := invocation{actor: actor, result: func() any { return redacted(out, actor, redact) }, home: func(ctx context.Context) (string, error) {
+		r, err := e.store.GetRequest(ctx, id)
+		return r.Account, err
+	}}
+	err := e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, req, err := e.loadRequest(ctx, id)
 		if err != nil {
 			return Change{}, err
@@ -164,6 +168,12 @@ func (e *Engine) onRequest(ctx context.Context, actor, id string, command doc,
 			return Change{}, err
 		}
 		out, redact = r, v.Redact
+		// R25, R40: the command decided on the request: any other change
+		// of it (by its requester's version) makes it decide again.
+		if change.RequesterVersions == nil {
+			change.RequesterVersions = map[RequesterRef]uint64{}
+		}
+		change.RequesterVersions[RequesterRef{Account: req.Account, Requester: req.Requester}] = step.state.RequesterVersion(req.Requester)
 		return change, nil
 	})
 	return redacted(out, actor, redact), err
@@ -321,10 +331,12 @@ func (e *Engine) Deny(ctx context.Context, actor, id string, d Denial) (AccessRe
 		req := step.req
 		out := decided(req, StatusDenied, actor, d.Message, step.now)
 		out.ReasonCode = d.ReasonCode
+		// A denial changes the request only: it checks the account's
+		// version (the decider's authority) without moving it (R40).
 		return out, Change{
-			Versions: map[string]uint64{req.Account: step.state.Version},
-			Requests: []AccessRequest{out},
-			Audit:    requestAudit(step.p, step.now, actor, ActionRequestDenied, &req, &out, reasonText(d)),
+			ReadVersions: map[string]uint64{req.Account: step.state.Version},
+			Requests:     []AccessRequest{out},
+			Audit:        requestAudit(step.p, step.now, actor, ActionRequestDenied, &req, &out, reasonText(d)),
 			Events: []Event{event(step.now, EventRequestDenied, req.Account, recipients(out), doc{
 				"request": out, "reason_code": d.ReasonCode, "message": d.Message,
 			})},

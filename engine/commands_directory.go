@@ -48,7 +48,8 @@ func (e *Engine) PutUser(ctx context.Context, actor string, u User) (User, bool,
 		out     User
 		created bool
 	)
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+	cmd := invocation{actor: actor, home: at(DirectoryAccount), result: func() any { return Put[User]{out, created} }}
+	err := e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		existing, err := e.findUser(ctx, u.ID)
 		if err != nil {
 			return Change{}, err
@@ -192,7 +193,8 @@ func (e *Engine) PutAccount(ctx context.Context, actor string, a Account) (Accou
 		out     Account
 		created bool
 	)
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+	cmd := invocation{actor: actor, home: at(a.ID), result: func() any { return Put[Account]{out, created} }}
+	err := e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, err := e.findState(ctx, a.ID, StatusPending)
 		if err != nil {
 			return Change{}, err

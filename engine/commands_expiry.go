@@ -33,9 +33,9 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 		for _, x := range due {
 			var err error
 			if x.Request != "" {
-				err = e.run(ctx, e.expireRequest(x))
+				err = e.run(ctx, invocation{actor: SystemActor}, e.expireRequest(x))
 			} else {
-				err = e.run(ctx, e.expireMember(x))
+				err = e.run(ctx, invocation{actor: SystemActor}, e.expireMember(x))
 			}
 			switch {
 			case errors.Is(err, errNothingDue):
@@ -74,10 +74,11 @@ func (e *Engine) expireRequest(x Expiry) plan {
 		out := *req
 		out.Status = StatusExpired
 		change := Change{
-			Versions: map[string]uint64{x.Account: state.Version},
-			Requests: []AccessRequest{out},
-			Audit:    requestAudit(p, now, SystemActor, ActionRequestExpired, req, &out, ""),
-			Events:   []Event{event(now, EventAccessExpired, x.Account, recipients(out), doc{"request": out})},
+			Versions:          map[string]uint64{x.Account: state.Version},
+			RequesterVersions: requesterVersion(state, x.Account, req.Requester),
+			Requests:          []AccessRequest{out},
+			Audit:             requestAudit(p, now, SystemActor, ActionRequestExpired, req, &out, ""),
+			Events:            []Event{event(now, EventAccessExpired, x.Account, recipients(out), doc{"request": out})},
 		}
 		if out.Kind == KindTenant {
 			if change.Grants, err = e.tenantGrants(ctx, out, nil); err != nil {
@@ -113,6 +114,7 @@ func (e *Engine) expireMember(x Expiry) plan {
 				out := r
 				out.Status = StatusExpired
 				change.Requests = []AccessRequest{out}
+				change.RequesterVersions = requesterVersion(state, x.Account, r.Requester)
 				change.Audit = append(change.Audit, audit(p, now, x.Account, SystemActor, ActionRequestExpired, r.ID, &r, &out, ""))
 			}
 		}

@@ -112,7 +112,8 @@ func (e *Engine) SetMember(ctx context.Context, actor string, m Membership) (Mem
 	}
 	m.Contact = normalContact(m.Contact)
 	var out Membership
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+	cmd := invocation{actor: actor, home: at(m.Account), result: func() any { return out }}
+	err := e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, err := e.findState(ctx, m.Account, StatusPending)
 		if err != nil {
 			return Change{}, err
@@ -173,7 +174,8 @@ func (e *Engine) RemoveMember(ctx context.Context, actor, account, user string) 
 	if err := checkID("user", user); err != nil {
 		return err
 	}
-	return e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+	cmd := invocation{actor: actor, home: at(account), result: func() any { return nil }}
+	return e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, err := e.findState(ctx, account, StatusPending)
 		if err != nil {
 			return Change{}, err

@@ -30,7 +30,8 @@ func (e *Engine) RequestAccess(ctx context.Context, actor, account, justificatio
 		return AccessRequest{}, err
 	}
 	var out AccessRequest
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+	cmd := invocation{actor: actor, home: at(account), result: func() any { return out }}
+	err := e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		state, err := e.findState(ctx, account, StatusPending)
 		if err != nil {
 			return Change{}, err
@@ -58,11 +59,15 @@ func (e *Engine) RequestAccess(ctx context.Context, actor, account, justificatio
 			ID: newID(), Kind: KindAccount, Account: account, Requester: actor, Status: StatusPending,
 			Justification: justification, CreatedAt: now,
 		}
+		// R20, R40: a new request changes only its requester's requests:
+		// it checks the account's version without moving it, so that
+		// requests by other users do not conflict with it.
 		return Change{
-			Versions: map[string]uint64{account: version(state)},
-			Requests: []AccessRequest{out},
-			Audit:    requestAudit(p, now, actor, ActionRequestCreated, nil, &out, justification),
-			Events:   []Event{event(now, EventRequestCreated, account, v.Deciders[account], doc{"request": out})},
+			ReadVersions:      map[string]uint64{account: version(state)},
+			RequesterVersions: requesterVersion(state, account, actor),
+			Requests:          []AccessRequest{out},
+			Audit:             requestAudit(p, now, actor, ActionRequestCreated, nil, &out, justification),
+			Events:            []Event{event(now, EventRequestCreated, account, v.Deciders[account], doc{"request": out})},
 		}, nil
 	})
 	return out, err

@@ -90,7 +90,12 @@ func (e *Engine) RequestTenantAccess(ctx context.Context, actor string, r Tenant
 		return nil, err
 	}
 	var out []AccessRequest
-	err := e.run(ctx, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
+	home := DirectoryAccount
+	if tenants, _ := usersByTenant(r); len(tenants) > 0 {
+		home = tenants[0]
+	}
+	cmd := invocation{actor: actor, home: at(home), result: func() any { return out }}
+	err := e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
 		in, reseller, versions, err := e.tenantRequestInput(ctx, now, actor, r)
 		if err != nil {
 			return Change{}, err

@@ -28,6 +28,8 @@ type Engine struct {
 	// following is set while FollowPolicies runs: pushed revisions are
 	// then activated on this replica too.
 	following atomic.Bool
+	// idempotencyRetention is how long idempotent answers are kept.
+	idempotencyRetention time.Duration
 }
 
 // DecisionObserver is told of every decision once it is made (metrics,
@@ -111,6 +113,8 @@ func New(store Store, policy *Policy, opts ...Option) (*Engine, error) {
 		timeout: DefaultDecisionTimeout,
 		ready:   DefaultReadyTimeout,
 		log:     slog.Default(),
+
+		idempotencyRetention: DefaultIdempotencyRetention,
 	}
 	for _, opt := range opts {
 		opt(e)

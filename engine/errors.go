@@ -20,6 +20,14 @@ var (
 	ErrUnavailable = errors.New("store unavailable")
 	// ErrInvalid: the input is malformed (R44).
 	ErrInvalid = errors.New("invalid input")
+	// ErrOutcomeUnknown: a commit was sent but its answer never came, and
+	// sending it again could not tell either: the change may or may not
+	// have been applied (R40, R45). A retry with the same Idempotency-Key
+	// applies it at most once.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrKeyReused: an idempotency key already answered another request of
+	// the same actor.
+	ErrKeyReused = errors.New("idempotency key reused")
 )
 
 // FieldError is bad input in one named field (R44). It wraps ErrInvalid.

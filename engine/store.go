@@ -23,11 +23,28 @@ type Store interface {
 	// consistently. Commands decide on it and commit with that version.
 	AccountState(ctx context.Context, account string, statuses ...string) (AccountState, error)
 
-	// Commit applies a change atomically: all of it or none of it. When any
-	// account's version differs from change.Versions, nothing is written and
-	// the error wraps ErrConflict. Every account in Versions has its version
-	// incremented.
+	// Commit applies a change atomically: all of it or none of it (R40).
+	//
+	// When a version differs from the one in change.Versions,
+	// change.ReadVersions or change.RequesterVersions, or change.Idempotency
+	// names a key that already has a record, nothing is written and the error
+	// wraps ErrConflict. Every account in Versions has its version
+	// incremented, and every request written increments its requester's
+	// version on its account (RequesterRef), listed or not.
+	//
+	// A change with an ID is recorded under that ID, with the change, for
+	// CommitRetention: committing again a change whose ID was applied
+	// writes nothing and returns nil, so that a commit retried after a lost
+	// reply is answered "applied" (R40). When the store cannot tell whether
+	// the change was applied (the reply never came), the error wraps
+	// ErrOutcomeUnknown, and committing the same change again tells: nil
+	// (it was applied, then or now) or ErrConflict (it never will be).
 	Commit(ctx context.Context, change Change) error
+
+	// Idempotency returns the record that a commit kept for actor's key
+	// under account home (Change.Home); ErrNotFound when there is none or it
+	// expired.
+	Idempotency(ctx context.Context, home, actor, key string) (IdempotencyRecord, error)
 
 	GetUser(ctx context.Context, id string) (User, error)
 	GetAccount(ctx context.Context, id string) (Account, error)
@@ -72,7 +89,18 @@ type AccountState struct {
 	Account  Account
 	Members  []Membership
 	Requests []AccessRequest
-	Version  uint64
+	// Version is the version of the account's record, members and grants,
+	// and of every change committed with the account in Change.Versions.
+	Version uint64
+	// RequesterVersions maps a requester to the version of their requests
+	// on the account (RequesterRef); a requester missing is at version 0.
+	RequesterVersions map[string]uint64
+}
+
+// RequesterVersion returns the version of requester's requests on the
+// account as read, 0 when they never had one.
+func (s AccountState) RequesterVersion(requester string) uint64 {
+	return s.RequesterVersions[requester]
 }
 
 // RequestFilter selects requests. Exactly one of Account and Requester is set.
@@ -99,12 +127,46 @@ type Expiry struct {
 	At      time.Time
 }
 
+// RequesterRef names the requests of one requester on one account: the
+// unit of version finer than the account's, so that requests by different
+// users on one account do not conflict (R20, R40).
+type RequesterRef struct {
+	Account   string
+	Requester string
+}
+
+// CommitRetention is how long a store keeps the ID of an applied change:
+// far longer than any retry of its commit by the Redis client or the
+// engine, and than a network may delay a sent commit.
+const CommitRetention = time.Hour
+
 // Change is everything one command writes. The store applies it in one
-// atomic unit, after checking Versions.
+// atomic unit, after checking Versions, ReadVersions and RequesterVersions.
 type Change struct {
-	// Versions maps each account the command decided on to the version it read.
-	// An account not yet created is expected at version 0.
+	// ID names this decision of a command, so that a commit sent twice is
+	// applied once (see Store.Commit). Empty: the change is not recorded.
+	ID string
+	// Home is the account under whose keys the store keeps ID and the
+	// Idempotency record (one Redis hash slot). Empty: the first account
+	// of Versions in byte order, else of ReadVersions, else DirectoryAccount.
+	Home string
+	// Idempotency, when set, is stored with the change for
+	// Idempotency.Retention; a change naming a key that already has a
+	// record conflicts.
+	Idempotency *IdempotencyRecord
+
+	// Versions maps each account the command decided on and changes to the
+	// version it read: checked, then incremented. An account not yet
+	// created is expected at version 0.
 	Versions map[string]uint64
+	// ReadVersions maps each account the command decided on but whose
+	// record, members and grants it leaves alone to the version it read:
+	// checked, not incremented.
+	ReadVersions map[string]uint64
+	// RequesterVersions maps the requests of each requester the command
+	// decided on (a request's status, a requester's open requests) to the
+	// version read: checked. Writing a request increments its own.
+	RequesterVersions map[RequesterRef]uint64
 
 	Users          []User
 	Accounts       []Account
@@ -116,6 +178,22 @@ type Change struct {
 	ExclusiveTenants []string
 	Audit            []AuditRecord
 	Events           []Event
+}
+
+// IdempotencyRecord is the first answer to one attempt of a command that
+// its client named with a key (the HTTP Idempotency-Key): a retry with the
+// same key and the same request gets Answer again instead of a second
+// change; the same key with another request is refused.
+type IdempotencyRecord struct {
+	Actor string `json:"actor"`
+	Key   string `json:"key"`
+	// Fingerprint identifies the request (method, path, body digest).
+	Fingerprint string `json:"fingerprint"`
+	// Answer is the caller's answer, opaque to the engine and the store.
+	Answer    []byte    `json:"answer"`
+	CreatedAt time.Time `json:"created_at"`
+	// Retention is how long the store keeps the record (not stored).
+	Retention time.Duration `json:"-"`
 }
 
 // PolicyStore keeps pushed policy revisions, shared by every replica, so

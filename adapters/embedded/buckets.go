@@ -27,6 +27,11 @@ var (
 	bucketPolicyState = []byte("policy_state")
 	bucketLeases      = []byte("leases")
 	bucketCursors     = []byte("cursors")
+
+	bucketRequesterVersions = []byte("requester_versions")
+	bucketCommits           = []byte("commits")
+	bucketIdempotency       = []byte("idempotency")
+	bucketRecordExpiry      = []byte("records_by_expiry")
 )
 
 // createBuckets makes every bucket that does not exist yet.
@@ -36,6 +41,7 @@ func createBuckets(tx *bolt.Tx) error {
 		bucketRequests, bucketByAccount, bucketByRequester, bucketGrants,
 		bucketExclusive, bucketExpiries, bucketAudit, bucketEvents, bucketEventsTo,
 		bucketPolicies, bucketPolicyLog, bucketPolicyState, bucketLeases, bucketCursors,
+		bucketRequesterVersions, bucketCommits, bucketIdempotency, bucketRecordExpiry,
 	} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -13,24 +14,41 @@ import (
 )
 
 // Commit applies change in one bbolt read-write transaction: it checks every
-// version in change.Versions, writes everything, then increments those
-// versions. Any failure rolls the whole transaction back. Members listed in
-// both Members and RemovedMembers end up removed.
+// version in change.Versions, change.ReadVersions and
+// change.RequesterVersions and the idempotency key, writes everything, then
+// increments the versions of change.Versions and of the requesters whose
+// requests it wrote. Any failure rolls the whole transaction back. Members
+// listed in both Members and RemovedMembers end up removed.
+//
+// A change whose ID was applied (within engine.CommitRetention) writes
+// nothing and returns nil. Each commit also deletes a few commit and
+// idempotency records whose retention has passed. A failed transaction is
+// rolled back: the outcome of a commit here is always known.
 func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	if err := validate(change); err != nil {
 		return err
 	}
 	steps := []func(*bolt.Tx, engine.Change) error{
-		checkVersions, putUsers, putAccounts, putMembers, removeMembers,
-		putRequests, putGrants, putExclusive, appendAudit, appendEvents, bumpVersions,
+		checkVersions, checkRequesterVersions, putUsers, putAccounts, putMembers, removeMembers,
+		putRequests, putGrants, putExclusive, appendAudit, appendEvents, bumpVersions, bumpRequesterVersions,
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
+		now := time.Now()
+		if applied(tx, change, now) {
+			return nil
+		}
+		if err := checkIdempotency(tx, change, now); err != nil {
+			return err
+		}
 		for _, step := range steps {
 			if err := step(tx, change); err != nil {
 				return err
 			}
 		}
-		return nil
+		if err := putRecords(tx, change, now); err != nil {
+			return err
+		}
+		return sweepRecords(tx, now)
 	})
 }
 
@@ -76,17 +94,27 @@ func validate(c engine.Change) error {
 			return engine.Invalid(fmt.Sprintf("audit[%d].account", i), "is empty")
 		}
 	}
+	for ref := range c.RequesterVersions {
+		if ref.Account == "" || ref.Requester == "" {
+			return engine.Invalid("requester_versions", "account and requester are required")
+		}
+	}
+	if rec := c.Idempotency; rec != nil && (rec.Actor == "" || rec.Key == "") {
+		return engine.Invalid("idempotency", "actor and key are required")
+	}
 	return nil
 }
 
 // checkVersions fails with ErrConflict when an account moved on since the
 // command read it.
 func checkVersions(tx *bolt.Tx, c engine.Change) error {
-	for _, account := range slices.Sorted(maps.Keys(c.Versions)) {
-		read, current := c.Versions[account], readVersion(tx, account)
-		if read != current {
-			return fmt.Errorf("%w: account %q is at version %d, the change was decided at %d",
-				engine.ErrConflict, account, current, read)
+	for _, versions := range []map[string]uint64{c.Versions, c.ReadVersions} {
+		for _, account := range slices.Sorted(maps.Keys(versions)) {
+			read, current := versions[account], readVersion(tx, account)
+			if read != current {
+				return fmt.Errorf("%w: account %q is at version %d, the change was decided at %d",
+					engine.ErrConflict, account, current, read)
+			}
 		}
 	}
 	return nil

@@ -35,6 +35,22 @@
 //	policy_state           "active"                      -> engine.PolicyActivation
 //	leases                 lease name                    -> {holder, expires}
 //	cursors                cursor name                   -> the cursor, raw
+//	requester_versions     (account, requester)          -> uint64 big-endian (absent = 0)
+//	commits                (home, commit id)             -> instant the record expires
+//	idempotency            (home, actor, key)            -> {record: engine.IdempotencyRecord, expires_at}
+//	records_by_expiry      instant tag key               -> empty; tag 'c' (commits) or 'i' (idempotency)
+//
+// A commit checks versions[a] for Change.Versions and Change.ReadVersions
+// and requester_versions for Change.RequesterVersions, increments
+// versions[a] for Change.Versions and requester_versions for each
+// requester whose request it writes (once per change), so that requests by
+// different users on one account do not conflict (R20, R40). A change whose
+// commits entry exists and has not expired was applied already: Commit
+// writes nothing and returns nil. The commit records (engine.CommitRetention)
+// and idempotency records (their Retention) are kept under the change's home
+// account (Change.Home, else its first account); expired ones are ignored by
+// reads, and each commit deletes up to 64 of them, oldest first, through
+// records_by_expiry.
 //
 // The expiries index holds one entry per membership with an ExpiresAt (kind
 // 'm', id = user) and per granted request with an ExpiresAt (kind 'r', id =

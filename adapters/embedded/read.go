@@ -47,7 +47,8 @@ func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.S
 }
 
 // AccountState reads the account, its members, its requests with the given
-// statuses (all when none) and its version in one transaction.
+// statuses (all when none), its version and its requesters' versions in
+// one transaction.
 func (s *Store) AccountState(ctx context.Context, account string, statuses ...string) (engine.AccountState, error) {
 	var state engine.AccountState
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -68,6 +69,7 @@ func (s *Store) AccountState(ctx context.Context, account string, statuses ...st
 			return err
 		}
 		state.Version = readVersion(tx, account)
+		state.RequesterVersions = readRequesterVersions(tx, account)
 		return nil
 	})
 	if err != nil {

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 // putUser answers PUT /v1/users/{id}: 201 when it created the user (R32).
@@ -21,6 +23,10 @@ func (s *Server) putUser(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, func(result any) (int, any) {
+		p, _ := result.(engine.Put[engine.User])
+		return putStatus(p.Created), newUserResponse(p.Value)
+	})
 	u, created, err := s.eng.PutUser(c.Request.Context(), actor(c), u)
 	if err != nil {
 		s.renderError(c, err)
@@ -61,6 +67,10 @@ func (s *Server) putAccount(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, func(result any) (int, any) {
+		p, _ := result.(engine.Put[engine.Account])
+		return putStatus(p.Created), newAccountResponse(p.Value)
+	})
 	a, created, err := s.eng.PutAccount(c.Request.Context(), actor(c), a)
 	if err != nil {
 		s.renderError(c, err)

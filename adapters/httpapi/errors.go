@@ -23,6 +23,8 @@ const (
 	codeBodyTooLarge     = "body_too_large"
 	codeValidationFailed = "validation_failed"
 	codeUnavailable      = "unavailable"
+	codeOutcomeUnknown   = "outcome_unknown"
+	codeKeyReused        = "idempotency_key_reused"
 	codeInternal         = "internal"
 )
 
@@ -76,6 +78,20 @@ func errorResponse(err error) (int, apiError, bool) {
 			status, code = http.StatusForbidden, codeForbidden
 		}
 		return status, apiError{Code: code, Message: violationMessage(ve), Violations: ve.Violations}, false
+	case errors.Is(err, engine.ErrKeyReused):
+		return http.StatusUnprocessableEntity, apiError{
+			Code:    codeKeyReused,
+			Message: idempotencyHeader + ": " + err.Error(),
+		}, false
+	case errors.Is(err, engine.ErrOutcomeUnknown):
+		// The commit was sent, its answer never came: it may have been
+		// applied. Never say that nothing changed here (R45).
+		return http.StatusServiceUnavailable, apiError{
+			Code: codeOutcomeUnknown,
+			Message: "the store did not answer after the change was sent: it may or may not have been applied. " +
+				"Retry with the same " + idempotencyHeader + " header to apply it at most once, " +
+				"or read the current state before retrying without one",
+		}, false
 	case errors.Is(err, engine.ErrNotFound):
 		return http.StatusNotFound, apiError{Code: codeNotFound, Message: err.Error()}, false
 	case errors.Is(err, engine.ErrForbidden):
@@ -85,6 +101,8 @@ func errorResponse(err error) (int, apiError, bool) {
 	case errors.Is(err, engine.ErrInvalid):
 		return http.StatusBadRequest, apiError{Code: codeInvalidInput, Message: err.Error()}, false
 	case errors.Is(err, engine.ErrUnavailable):
+		// Reads, and writes that failed before their commit was sent: the
+		// commit path answers ErrOutcomeUnknown once it was (R45).
 		return http.StatusServiceUnavailable, apiError{
 			Code:    codeUnavailable,
 			Message: "the store is unavailable; nothing was changed, try again later",

@@ -59,6 +59,7 @@ func (s *Server) putMember(c *gin.Context) {
 		s.renderError(c, getErr) // the write would wait on the same store again (R45)
 		return
 	}
+	answerAs(c, answerWith(putStatus(errors.Is(getErr, engine.ErrNotFound)), func(m engine.Membership) any { return newMemberResponse(m) }))
 	m, err = s.eng.SetMember(ctx, actor(c), m)
 	if err != nil {
 		s.renderError(c, err)
@@ -89,9 +90,10 @@ func (s *Server) removeMember(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, func(any) (int, any) { return http.StatusNoContent, nil })
 	if err := s.eng.RemoveMember(c.Request.Context(), actor(c), account, user); err != nil {
 		s.renderError(c, err)
 		return
 	}
-	c.Status(http.StatusNoContent)
+	s.renderNoContent(c)
 }

@@ -41,6 +41,9 @@ func (p *bufferPool) put(b *jsonBuffer) {
 
 // render writes v as the JSON answer with status.
 func (s *Server) render(c *gin.Context, status int, v any) {
+	if s.writeKept(c) {
+		return
+	}
 	b := s.buffers.get()
 	defer s.buffers.put(b)
 	if err := b.enc.Encode(v); err != nil {
@@ -48,6 +51,21 @@ func (s *Server) render(c *gin.Context, status int, v any) {
 		return
 	}
 	c.Data(status, "application/json; charset=utf-8", b.buf.Bytes())
+}
+
+// renderNoContent writes a 204 answer.
+func (s *Server) renderNoContent(c *gin.Context) {
+	if !s.writeKept(c) {
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// putStatus is the status of a PUT: 201 when it created the thing.
+func putStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 // renderOK writes v as a 200 answer.

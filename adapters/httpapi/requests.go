@@ -21,6 +21,7 @@ func (s *Server) requestAccess(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, answerWith(http.StatusCreated, func(r engine.AccessRequest) any { return newRequestResponse(r) }))
 	r, err := s.eng.RequestAccess(c.Request.Context(), actor(c), account, req.Justification)
 	if err != nil {
 		s.renderError(c, err)
@@ -42,6 +43,9 @@ func (s *Server) requestTenantAccess(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, answerWith(http.StatusCreated, func(rs []engine.AccessRequest) any {
+		return tenantRequestsResponse{Requests: newRequestResponses(rs)}
+	}))
 	rs, err := s.eng.RequestTenantAccess(c.Request.Context(), actor(c), tr)
 	if err != nil {
 		s.renderError(c, err)
@@ -123,6 +127,7 @@ func (s *Server) approve(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, requestAnswer)
 	r, err := s.eng.Approve(c.Request.Context(), actor(c), id, a)
 	s.renderRequest(c, r, err)
 }
@@ -140,6 +145,7 @@ func (s *Server) deny(c *gin.Context) {
 		return
 	}
 	d := engine.Denial{ReasonCode: req.ReasonCode, Message: req.Message}
+	answerAs(c, requestAnswer)
 	r, err := s.eng.Deny(c.Request.Context(), actor(c), id, d)
 	s.renderRequest(c, r, err)
 }
@@ -162,6 +168,7 @@ func (s *Server) setRequestExpiry(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, requestAnswer)
 	r, err := s.eng.SetRequestExpiry(c.Request.Context(), actor(c), id, at)
 	s.renderRequest(c, r, err)
 }
@@ -178,9 +185,13 @@ func (s *Server) revoke(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	answerAs(c, requestAnswer)
 	r, err := s.eng.Revoke(c.Request.Context(), actor(c), id, req.Message)
 	s.renderRequest(c, r, err)
 }
+
+// requestAnswer answers a command on one request: 200 with the request.
+var requestAnswer = answerWith(http.StatusOK, func(r engine.AccessRequest) any { return newRequestResponse(r) })
 
 // renderRequest renders a command's resulting request, or its error.
 func (s *Server) renderRequest(c *gin.Context, r engine.AccessRequest, err error) {

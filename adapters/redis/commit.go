@@ -4,10 +4,12 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/engine"
@@ -26,11 +28,19 @@ const (
 // it copies an event to a recipient's stream under its global cursor.
 const xaddSameID = "XADDSAMEID"
 
-// Commit applies change in one Lua script, so that the version check, the
-// state, the audit records and the events are one atomic unit (R40): when
-// any version differs from change.Versions nothing is written and the error
+// Commit applies change in one Lua script, so that the version checks, the
+// state, the audit records, the events and the commit and idempotency
+// records are one atomic unit (R40): when any version differs from the one
+// read, or the idempotency record exists, nothing is written and the error
 // wraps engine.ErrConflict. go-redis sends the script by EVALSHA and falls
 // back to EVAL when Redis does not know it (after a restart, say).
+//
+// A change with an ID leaves a commit record (engine.CommitRetention) under
+// its home account: when go-redis retries the script after a lost reply,
+// or the engine sends the change again, the script finds it, writes nothing
+// and Commit returns nil. A failure to reach Redis once the script may have
+// been sent wraps engine.ErrOutcomeUnknown (and engine.ErrUnavailable): only
+// sending the change again can tell whether it was applied.
 //
 // Audit records and events are appended to their streams by XADD inside the
 // script; the stream entry id becomes their Cursor. Each event is also
@@ -44,13 +54,26 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	}
 	reply, err := s.commit.Run(ctx, s.client, b.keys, b.args...).StringSlice()
 	if err != nil {
-		return wrap("commit", err)
+		return wrapSent("commit", err)
 	}
 	if len(reply) == 3 && reply[0] == "conflict" {
-		return fmt.Errorf("redis: commit: %s is at version %s, not the one read: %w",
+		return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w",
 			reply[1], reply[2], engine.ErrConflict)
 	}
 	return nil
+}
+
+// wrapSent is wrap for a write that may have reached Redis: a failure to
+// reach Redis may have come after Redis applied it (the reply was lost, or
+// go-redis retried after a lost reply), so it wraps engine.ErrOutcomeUnknown
+// as well as engine.ErrUnavailable, and is never reported as "nothing was
+// changed" (R45).
+func wrapSent(op string, err error) error {
+	wrapped := wrap(op, err)
+	if errors.Is(wrapped, engine.ErrUnavailable) {
+		return fmt.Errorf("redis: %s: %w (%w): %w", op, engine.ErrOutcomeUnknown, engine.ErrUnavailable, err)
+	}
+	return wrapped
 }
 
 // batch is the arguments of one run of commit.lua.
@@ -60,35 +83,80 @@ type batch struct {
 	args  []any
 }
 
-// write appends one Redis command on key.
-func (b *batch) write(command, key string, args ...any) {
+// key returns the 1-based index of key in keys, adding it when new.
+func (b *batch) key(key string) int {
 	i, ok := b.index[key]
 	if !ok {
 		b.keys = append(b.keys, key)
 		i = len(b.keys)
 		b.index[key] = i
 	}
-	b.args = append(b.args, command, i, len(args))
+	return i
+}
+
+// write appends one Redis command on key.
+func (b *batch) write(command, key string, args ...any) {
+	b.args = append(b.args, command, b.key(key), len(args))
 	b.args = append(b.args, args...)
 }
 
-// batch encodes change for commit.lua: the version keys first, then every
-// write in the order of the Change's fields.
+// check appends one version check: key (a string, or field of a hash) is
+// expected at version.
+func (b *batch) check(key, field string, version uint64) {
+	b.args = append(b.args, b.key(key), field, strconv.FormatUint(version, 10))
+}
+
+// home is the account under whose keys a change's commit and idempotency
+// records are kept: engine.Change.Home, else its first account.
+func home(change engine.Change) string {
+	switch {
+	case change.Home != "":
+		return change.Home
+	case len(change.Versions) > 0:
+		return slices.Min(slices.Collect(maps.Keys(change.Versions)))
+	case len(change.ReadVersions) > 0:
+		return slices.Min(slices.Collect(maps.Keys(change.ReadVersions)))
+	}
+	return engine.DirectoryAccount
+}
+
+// batch encodes change for commit.lua: the record header, the version
+// checks, then every write in the order of the Change's fields, then the
+// version increments.
 func (s *Store) batch(change engine.Change) (*batch, error) {
 	if err := validate(change); err != nil {
 		return nil, err
 	}
 	k := s.keys
 	b := &batch{index: map[string]int{}}
-	accounts := slices.Sorted(maps.Keys(change.Versions))
-	b.args = append(b.args, len(accounts))
-	for _, id := range accounts {
-		b.keys = append(b.keys, k.version(id))
-		b.index[k.version(id)] = len(b.keys)
-		b.args = append(b.args, strconv.FormatUint(change.Versions[id], 10))
+	w := writer{b: b, k: k}
+	homeAccount := home(change)
+	if change.ID != "" {
+		b.args = append(b.args, b.key(k.commit(homeAccount, change.ID)), engine.CommitRetention.Milliseconds())
+	} else {
+		b.args = append(b.args, 0, 0)
+	}
+	if rec := change.Idempotency; rec != nil {
+		retention := max(rec.Retention, time.Millisecond)
+		b.args = append(b.args, b.key(k.idempotency(homeAccount, rec.Actor, rec.Key)), w.encode(rec), retention.Milliseconds())
+	} else {
+		b.args = append(b.args, 0, "", 0)
 	}
 
-	w := writer{b: b, k: k}
+	versions := slices.Sorted(maps.Keys(change.Versions))
+	reads := slices.Sorted(maps.Keys(change.ReadVersions))
+	requesters := slices.SortedFunc(maps.Keys(change.RequesterVersions), compareRequesters)
+	b.args = append(b.args, len(versions)+len(reads)+len(requesters))
+	for _, id := range versions {
+		b.check(k.version(id), "", change.Versions[id])
+	}
+	for _, id := range reads {
+		b.check(k.version(id), "", change.ReadVersions[id])
+	}
+	for _, r := range requesters {
+		b.check(k.requesterVersions(r.Account), r.Requester, change.RequesterVersions[r])
+	}
+
 	for _, u := range change.Users {
 		b.write("SET", k.user(u.ID), w.encode(u))
 	}
@@ -103,6 +171,7 @@ func (s *Store) batch(change engine.Change) (*batch, error) {
 		b.write("HDEL", k.members(m.Account), m.User)
 		w.expiry(expiryMember(expiryMembership, m.Account, m.User), nil)
 	}
+	bumped := map[engine.RequesterRef]bool{}
 	for _, r := range change.Requests {
 		b.write("HSET", k.requests(r.Account), r.ID, w.encode(r))
 		b.write("HSET", k.requestIndex(), r.ID, r.Account)
@@ -112,6 +181,10 @@ func (s *Store) batch(change engine.Change) (*batch, error) {
 			expires = nil
 		}
 		w.expiry(expiryMember(expiryRequest, r.Account, r.ID), expires)
+		if ref := (engine.RequesterRef{Account: r.Account, Requester: r.Requester}); !bumped[ref] {
+			bumped[ref] = true
+			b.write("HINCRBY", k.requesterVersions(r.Account), r.Requester, 1)
+		}
 	}
 	for _, g := range change.Grants {
 		if len(g.Grants) == 0 {
@@ -135,10 +208,21 @@ func (s *Store) batch(change engine.Change) (*batch, error) {
 			b.write(xaddSameID, k.userEvents(to), eventField, data)
 		}
 	}
+	for _, id := range versions {
+		b.write("INCR", k.version(id))
+	}
 	if w.err != nil {
 		return nil, w.err
 	}
 	return b, nil
+}
+
+// compareRequesters orders requester refs by account, then requester.
+func compareRequesters(a, b engine.RequesterRef) int {
+	if c := strings.Compare(a.Account, b.Account); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Requester, b.Requester)
 }
 
 // distinct returns ids without repeats, in the order they first appear.
@@ -199,6 +283,15 @@ func validate(change engine.Change) error {
 	var ids []id
 	for a := range change.Versions {
 		ids = append(ids, id{"versions", a})
+	}
+	for a := range change.ReadVersions {
+		ids = append(ids, id{"read_versions", a})
+	}
+	for r := range change.RequesterVersions {
+		ids = append(ids, id{"requester_versions.account", r.Account}, id{"requester_versions.requester", r.Requester})
+	}
+	if rec := change.Idempotency; rec != nil {
+		ids = append(ids, id{"idempotency.actor", rec.Actor}, id{"idempotency.key", rec.Key})
 	}
 	for _, u := range change.Users {
 		ids = append(ids, id{"users.id", u.ID})

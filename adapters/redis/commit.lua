@@ -1,9 +1,14 @@
 -- Applies one engine.Change atomically; commit.go builds the arguments.
 --
--- KEYS[1..n] are the version keys of the accounts the command decided on
--- and ARGV[1] is n; ARGV[2..n+1] are the versions it read (a missing key is
--- version 0). Then come the writes, each as four or more ARGV entries:
--- command, index of its key in KEYS, argument count, arguments.
+-- ARGV[1] is the index in KEYS of the commit record key (0: none) and
+-- ARGV[2] its time to live in milliseconds; ARGV[3] the index of the
+-- idempotency record key (0: none), ARGV[4] the record and ARGV[5] its time
+-- to live in milliseconds. ARGV[6] is the number c of version checks, then
+-- come c checks of three entries each: index of the version key in KEYS,
+-- hash field ('' for a string key), version read (a missing key or field
+-- is version 0). Then come the writes, each as three or more ARGV entries:
+-- command, index of its key in KEYS, argument count, arguments. Versions are
+-- incremented by INCR and HINCRBY writes, which commit.go appends.
 --
 -- Besides Redis commands, a write may be XADDSAMEID: an XADD, on its own
 -- key, with the entry id that the previous XADD of the list returned (its
@@ -11,22 +16,47 @@
 -- to each recipient's stream under the id it got in the global stream; those
 -- ids only ever grow, so the copy is always above the stream's last entry.
 --
+-- Returns {"applied"} and writes nothing when the commit record exists: this
+-- very change was applied before (its reply was lost, and it is sent again).
 -- Returns {"conflict", key, current} and writes nothing when a version
--- differs, else applies every write, increments every version and returns
+-- differs or the idempotency record exists. Else applies every write, sets
+-- the commit and idempotency records with their time to live, and returns
 -- {"ok"}.
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local current = redis.call('GET', KEYS[i]) or '0'
-  if current ~= ARGV[i + 1] then
-    return {'conflict', KEYS[i], current}
+local commitKey, idemKey = tonumber(ARGV[1]), tonumber(ARGV[3])
+if commitKey > 0 and redis.call('EXISTS', KEYS[commitKey]) == 1 then
+  return {'applied'}
+end
+if idemKey > 0 and redis.call('EXISTS', KEYS[idemKey]) == 1 then
+  return {'conflict', KEYS[idemKey], 'an idempotency record'}
+end
+
+local c = tonumber(ARGV[6])
+for i = 0, c - 1 do
+  local k, field, read = KEYS[tonumber(ARGV[7 + 3 * i])], ARGV[8 + 3 * i], ARGV[9 + 3 * i]
+  local current
+  if field == '' then
+    current = redis.call('GET', k)
+  else
+    current = redis.call('HGET', k, field)
+  end
+  current = current or '0'
+  if current ~= read then
+    if field ~= '' then
+      k = k .. ' ' .. field
+    end
+    return {'conflict', k, current}
   end
 end
 
 -- Check the whole write list before the first write: a script that fails
 -- halfway keeps its earlier writes.
-local allowed = {SET = true, HSET = true, HDEL = true, ZADD = true, ZREM = true, XADD = true, XADDSAMEID = true}
+local allowed = {
+  SET = true, HSET = true, HDEL = true, ZADD = true, ZREM = true, XADD = true, XADDSAMEID = true,
+  INCR = true, HINCRBY = true,
+}
+local first = 7 + 3 * c
 local added = false
-local a = n + 2
+local a = first
 while a <= #ARGV do
   local argc = tonumber(ARGV[a + 2])
   if not allowed[ARGV[a]] or not KEYS[tonumber(ARGV[a + 1])] or not argc or a + 2 + argc > #ARGV
@@ -38,7 +68,7 @@ while a <= #ARGV do
 end
 
 local last
-a = n + 2
+a = first
 while a <= #ARGV do
   local argc = tonumber(ARGV[a + 2])
   local command, key = ARGV[a], KEYS[tonumber(ARGV[a + 1])]
@@ -53,7 +83,10 @@ while a <= #ARGV do
   a = a + 3 + argc
 end
 
-for i = 1, n do
-  redis.call('INCR', KEYS[i])
+if commitKey > 0 then
+  redis.call('SET', KEYS[commitKey], '1', 'PX', ARGV[2])
+end
+if idemKey > 0 then
+  redis.call('SET', KEYS[idemKey], ARGV[4], 'PX', ARGV[5])
 end
 return {'ok'}

@@ -9,7 +9,14 @@
 // Per account <a>, all in one hash slot thanks to the hash tag {a:<a>}:
 //
 //	gh:{a:<a>}:account    string  the engine.Account
-//	gh:{a:<a>}:version    string  integer version, INCR by every commit that read it; missing = 0
+//	gh:{a:<a>}:version    string  integer version of the account's record, members and grants,
+//	                              INCR by every commit with <a> in Change.Versions; missing = 0
+//	gh:{a:<a>}:requester-versions  hash  requester id -> integer version of their requests on <a>,
+//	                              HINCRBY by every commit writing one of them; missing = 0
+//	gh:{a:<a>}:commit:<id>  string "1": change <id>, homed on <a>, was applied; PX 1h
+//	                              (engine.CommitRetention)
+//	gh:{a:<a>}:idem:<h>   string  engine.IdempotencyRecord of an Idempotency-Key, homed on <a>;
+//	                              <h> = hex SHA-256 of actor, NUL, key; PX its retention (24h)
 //	gh:{a:<a>}:members    hash    user id -> engine.Membership
 //	gh:{a:<a>}:requests   hash    request id -> engine.AccessRequest
 //	gh:{a:<a>}:grants     hash    user id -> []engine.Grant on tenant <a> naming that user (R39)
@@ -40,8 +47,29 @@
 // # Atomicity
 //
 // Commit runs one Lua script (commit.lua) that checks every version in
-// Change.Versions, then applies every write, appends audit records and
-// events with XADD and increments the versions. Each event is then copied,
+// Change.Versions, Change.ReadVersions (string keys) and
+// Change.RequesterVersions (fields of requester-versions), then applies every
+// write, appends audit records and events with XADD and increments the
+// versions of Change.Versions and of each requester whose request it wrote.
+// A request changes only its requester's version: requests by different
+// users on one account do not conflict (R20), while a second request by the
+// same user, or two decisions of one request (R25), do. Approvals and member
+// changes move the account's version, so seat limits hold (R10, R11).
+//
+// # Commit ids and idempotency records
+//
+// A change's commit and idempotency records live under its home account
+// (Change.Home, else the first account of Versions, else of ReadVersions,
+// else "_directory"), in that account's hash slot, so that a later move to
+// Redis Cluster keeps them with the state they belong to. The script first
+// looks for the commit record: when it exists, the change was applied before
+// (go-redis retried the script after a lost reply, or the engine sent it
+// again) and the script writes nothing and answers "applied". It then
+// refuses (conflict) a change whose idempotency record exists, and sets both
+// records with the change. Versions only grow, so a change sent again that
+// conflicts was never applied, and never will be. A failure to reach Redis
+// after the script may have been sent is engine.ErrOutcomeUnknown: only
+// sending it again tells. Each event is then copied,
 // by XADD with the id the global stream gave it, to the events stream of
 // each distinct recipient in Event.To: global ids only grow, so the copy is
 // always a valid next id there, and ListEventsFor reads one user's stream

@@ -55,7 +55,11 @@ func (s *Store) SavePolicy(ctx context.Context, rev engine.PolicyRevision) error
 		p.ZAddNX(ctx, s.keys.policyRevisions(), redis.Z{Score: float64(rev.CreatedAt.UnixMicro()), Member: rev.Revision})
 		return nil
 	})
-	return wrapTx("save policy", cmds, err)
+	if redis.IsExecAbortError(err) {
+		// Refused whole before it ran (LOADING, say): nothing was written.
+		return wrapTx("save policy", cmds, err)
+	}
+	return wrapSent("save policy", err)
 }
 
 // GetPolicy returns a revision with its files.
@@ -132,7 +136,7 @@ func (s *Store) ActivatePolicy(ctx context.Context, a engine.PolicyActivation) e
 	defer cancel()
 	done, err := activateScript.Run(ctx, s.client, keys, payload, s.keys.policyChannel()).Int()
 	if err != nil {
-		return wrap("activate policy", err)
+		return wrapSent("activate policy", err)
 	}
 	if done == 0 {
 		return fmt.Errorf("redis: policy revision %q: %w", a.Revision, engine.ErrNotFound)

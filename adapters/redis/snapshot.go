@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -61,8 +62,9 @@ func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.S
 	return snap, nil
 }
 
-// AccountState reads the account, its members, its requests and its version
-// in one MULTI/EXEC transaction, so all four are of one instant. Members are
+// AccountState reads the account, its members, its requests, its version and
+// its requesters' versions in one MULTI/EXEC transaction, so all five are of
+// one instant. Members are
 // ordered by user, requests newest first.
 func (s *Store) AccountState(ctx context.Context, account string, statuses ...string) (engine.AccountState, error) {
 	ctx, cancel := s.reading(ctx)
@@ -72,6 +74,7 @@ func (s *Store) AccountState(ctx context.Context, account string, statuses ...st
 	membersCmd := pipe.HVals(ctx, s.keys.members(account))
 	requestsCmd := pipe.HVals(ctx, s.keys.requests(account))
 	versionCmd := pipe.Get(ctx, s.keys.version(account))
+	requesterCmd := pipe.HGetAll(ctx, s.keys.requesterVersions(account))
 	cmds, err := pipe.Exec(ctx)
 	if err := wrapTx("account state", cmds, err); err != nil {
 		return engine.AccountState{}, err
@@ -93,12 +96,19 @@ func (s *Store) AccountState(ctx context.Context, account string, statuses ...st
 	if err != nil {
 		return engine.AccountState{}, wrap("account version", err)
 	}
+	requesters := make(map[string]uint64, len(requesterCmd.Val()))
+	for user, raw := range requesterCmd.Val() {
+		if requesters[user], err = strconv.ParseUint(raw, 10, 64); err != nil {
+			return engine.AccountState{}, fmt.Errorf("redis: version of %s's requests on %s: %w", user, account, err)
+		}
+	}
 	sortMembers(members)
 	return engine.AccountState{
-		Account:  acct,
-		Members:  members,
-		Requests: newestFirst(withStatus(requests, statuses...)),
-		Version:  version,
+		Account:           acct,
+		Members:           members,
+		Requests:          newestFirst(withStatus(requests, statuses...)),
+		Version:           version,
+		RequesterVersions: requesters,
 	}, nil
 }
 

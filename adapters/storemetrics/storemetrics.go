@@ -44,7 +44,7 @@ func Wrap(next engine.Store, reg prometheus.Registerer) *Store {
 	s := &Store{next: next, ops: map[string]*op{}}
 	for _, name := range []string{
 		"snapshot", "account_state", "commit", "get_user", "get_account", "get_member", "list_members",
-		"get_request", "list_requests", "due_expiries", "list_audit", "list_events", "list_events_for", "ping",
+		"get_request", "list_requests", "idempotency", "due_expiries", "list_audit", "list_events", "list_events_for", "ping",
 		"save_policy", "get_policy", "list_policies", "activate_policy", "active_policy", "watch_policy",
 		"acquire_lease", "get_cursor", "set_cursor",
 	} {
@@ -101,6 +101,14 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	err := s.next.Commit(ctx, change)
 	s.observe("commit", start, err)
 	return err
+}
+
+// Idempotency implements engine.Store.
+func (s *Store) Idempotency(ctx context.Context, home, actor, key string) (engine.IdempotencyRecord, error) {
+	start := time.Now()
+	v, err := s.next.Idempotency(ctx, home, actor, key)
+	s.observe("idempotency", start, err)
+	return v, err
 }
 
 // GetUser implements engine.Store.

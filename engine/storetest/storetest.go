@@ -20,6 +20,8 @@ import (
 //   - ListRequests wants exactly one of Account and Requester, else ErrInvalid;
 //   - DueExpiries lists the earliest expiries first;
 //   - a member both written and removed by one change ends up removed;
+//   - a change without Home keeps its records under the first account of
+//     Versions;
 //   - an event naming a recipient twice in To lists once in ListEventsFor;
 //   - policy revisions with equal CreatedAt list by Revision, descending;
 //   - a revision, activation or cursor without a name, and a lease without
@@ -38,6 +40,11 @@ func Run(t *testing.T, newStore func(tb testing.TB) engine.Store) {
 		{"CommitConflictWritesNothing", testCommitConflictWritesNothing},
 		{"CommitRaceRetriesAllLand", testCommitRaceRetries},
 		{"CommitRaceSameVersionOneWins", testCommitRaceSameVersion},
+		{"CommitIDAppliesOnce", testCommitIDAppliesOnce},
+		{"ReadVersions", testReadVersions},
+		{"RequesterVersions", testRequesterVersions},
+		{"IdempotencyRecords", testIdempotencyRecords},
+		{"IdempotencyRecordsExpire", testIdempotencyRecordsExpire},
 		{"RemovedMembers", testRemovedMembers},
 		{"Grants", testGrants},
 		{"ListRequests", testListRequests},
