@@ -52,6 +52,8 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := s.writing(ctx)
+	defer cancel()
 	reply, err := s.commit.Run(ctx, s.client, b.keys, b.args...).StringSlice()
 	if err != nil {
 		return wrapSent("commit", err)
