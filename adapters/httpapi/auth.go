@@ -5,6 +5,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -157,10 +159,45 @@ func (v *JWTVerifier) Verify(token string) (string, error) {
 	if _, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
 		return "", v.explain(err, &claims)
 	}
+	if err := checkClaimKeys(token); err != nil {
+		return "", err
+	}
 	if !engine.ValidID(claims.Subject) {
 		return "", errors.New("the token's sub claim is missing or not a valid id")
 	}
 	return claims.Subject, nil
+}
+
+// registeredClaims are the claims Verify reads (RFC 7519, section 4.1).
+var registeredClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
+
+// checkClaimKeys refuses a verified token whose claims are ambiguous: a key
+// given twice, or a registered claim spelled in another case ("SUB").
+// encoding/json keeps the last of two equal keys and reads "SUB" as sub, so
+// a proxy or an audit trail reading the same token could see another actor
+// than the one gatehouse acts for (R43, R44).
+func checkClaimKeys(token string) error {
+	_, rest, _ := strings.Cut(token, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return errors.New("the token's claims are not base64url")
+	}
+	if err := engine.CheckJSONKeys(raw, nil); err != nil {
+		return errors.New("the token's claims name a key twice")
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		return errors.New("the token's claims are not a JSON object")
+	}
+	for key := range claims {
+		for _, name := range registeredClaims {
+			if key != name && strings.EqualFold(key, name) {
+				return fmt.Errorf("the token spells the %s claim in another case", name)
+			}
+		}
+	}
+	return nil
 }
 
 // explain turns a jwt error into sentences naming what is wrong. The jwt

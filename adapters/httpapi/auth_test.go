@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -467,5 +468,47 @@ func assertNoTokenIn(t *testing.T, token string, texts ...string) {
 				assert.NotContains(t, text, part)
 			}
 		}
+	}
+}
+
+// signRawHS256 signs a payload written by hand, so that it can hold what
+// jwt.MapClaims cannot: a key twice, or keys in another case.
+func signRawHS256(t *testing.T, payload string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	signing := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(payload))
+	sig, err := jwt.SigningMethodHS256.Sign(signing, testSecret)
+	require.NoError(t, err)
+	return signing + "." + enc.EncodeToString(sig)
+}
+
+// R43, R44: a signed token whose claims are ambiguous names no actor: a
+// proxy or log reading the first "sub", or only "sub", would see another
+// actor than encoding/json's last-wins, case-insensitive reading.
+func TestAmbiguousClaimsAreRefusedR43(t *testing.T) {
+	v, err := httpapi.NewHS256Verifier(testSecret)
+	require.NoError(t, err)
+	exp := time.Now().Add(time.Hour).Unix()
+	claims := func(body string) string {
+		return signRawHS256(t, `{"exp":`+strconv.FormatInt(exp, 10)+`,`+body+`}`)
+	}
+
+	sub, err := v.Verify(claims(`"sub":"alice"`))
+	require.NoError(t, err, "the control token is valid")
+	assert.Equal(t, "alice", sub)
+
+	for name, body := range map[string]string{
+		"sub twice":             `"sub":"alice","sub":"ops"`,
+		"SUB beside sub":        `"sub":"alice","SUB":"ops"`,
+		"Sub alone":             `"Sub":"ops"`,
+		"exp in another case":   `"sub":"alice","EXP":1`,
+		"a private claim twice": `"sub":"alice","role":"a","role":"b"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sub, err := v.Verify(claims(body))
+			require.Error(t, err)
+			assert.Empty(t, sub)
+			assert.NotContains(t, err.Error(), "ops", "the error does not echo the token")
+		})
 	}
 }
