@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse/gatehouse/engine"
 )
 
@@ -69,10 +71,12 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 // reach Redis may have come after Redis applied it (the reply was lost, or
 // go-redis retried after a lost reply), so it wraps engine.ErrOutcomeUnknown
 // as well as engine.ErrUnavailable, and is never reported as "nothing was
-// changed" (R45).
+// changed" (R45). An error reply (READONLY, NOREPLICAS, LOADING ...) is
+// Redis refusing the write: nothing was applied, and it stays unavailable.
 func wrapSent(op string, err error) error {
 	wrapped := wrap(op, err)
-	if errors.Is(wrapped, engine.ErrUnavailable) {
+	var refused redis.Error
+	if errors.Is(wrapped, engine.ErrUnavailable) && !errors.As(err, &refused) {
 		return fmt.Errorf("redis: %s: %w (%w): %w", op, engine.ErrOutcomeUnknown, engine.ErrUnavailable, err)
 	}
 	return wrapped
