@@ -172,7 +172,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))
 	}
 	errs = append(errs, c.HTTP.validate(
-		handlerBound{"--decision-timeout", c.DecisionTimeout},
 		handlerBound{"--store-write-timeout", c.StoreWriteTimeout},
 		handlerBound{"--store-read-timeout", c.StoreReadTimeout})...)
 	if c.StoreWriteTimeout <= 0 {

@@ -101,7 +101,9 @@ func TestStoreTimeoutFlags(t *testing.T) {
 
 	t.Setenv("GATEHOUSE_STORE_WRITE_TIMEOUT", "250ms")
 	t.Setenv("GATEHOUSE_STORE_READ_TIMEOUT", "2s")
-	flags := newRootCommand().PersistentFlags()
+	serve, _, err := newRootCommand().Find([]string{"serve"})
+	require.NoError(t, err)
+	flags := serve.Flags()
 	require.NoError(t, applyEnv(flags))
 	for flag, want := range map[string]string{"store-write-timeout": "250ms", "store-read-timeout": "2s"} {
 		f := flags.Lookup(flag)
