@@ -85,7 +85,7 @@ func openEmbeddedStore(tb testing.TB) engine.Store {
 // openRedisStore opens a store with its own connection to srv.
 func openRedisStore(tb testing.TB, srv *redistest.Server) engine.Store {
 	tb.Helper()
-	s, err := redisstore.Open(srv.URL())
+	s, err := redisstore.Open(srv.URL(), redisstore.WithReadTimeout(time.Minute), redisstore.WithWriteTimeout(time.Minute))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = s.Close() })
 	return s

@@ -18,7 +18,7 @@ import (
 // reason; once Redis is back, the same gatehouse serves again.
 func TestRedisOutageR45(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithArgs("--appendonly", "yes", "--appendfsync", "always"))
-	h := newHarness(t, openRedis(t, srv))
+	h := newHarness(t, openRedisDefaults(t, srv))
 	acmeReq, _ := twoAccounts(h)
 	require.True(t, h.decide("bob", "use", "acme").Allow)
 	auditBefore := len(items(t, h.mustRead("/v1/audit?account=acme&limit=1000", systemAdmin)))
@@ -206,7 +206,7 @@ func requireNothingWritten(t *testing.T, h *harness, acmeReq string, before outa
 // before the restart is served and nothing was half-written.
 func TestRedisLoadingR45(t *testing.T) {
 	srv := redistest.Start(t)
-	h := newHarness(t, openRedis(t, srv))
+	h := newHarness(t, openRedisDefaults(t, srv))
 	acmeReq, _ := twoAccounts(h)
 	before := baseline(h)
 
@@ -227,11 +227,11 @@ func TestRedisLoadingR45(t *testing.T) {
 // serves reads and decisions; the primary shows nothing was written.
 func TestRedisReadOnlyReplicaR45(t *testing.T) {
 	primary := redistest.Start(t)
-	h := newHarness(t, openRedis(t, primary))
+	h := newHarness(t, openRedisDefaults(t, primary))
 	acmeReq, _ := twoAccounts(h)
 	before := baseline(h)
 	replica := redistest.Start(t, redistest.ReplicaOf(primary))
-	onReplica := newHarness(t, openRedis(t, replica))
+	onReplica := newHarness(t, openRedisDefaults(t, replica))
 	require.Eventually(t, func() bool {
 		return onReplica.call(http.MethodGet, "/v1/access-requests/"+acmeReq, systemAdmin, nil).Code == http.StatusOK
 	}, 30*time.Second, 20*time.Millisecond, "the replica has the data")
@@ -246,7 +246,7 @@ func TestRedisMasterDownR45(t *testing.T) {
 	replica := redistest.Start(t, redistest.ReplicaOfAddr(redistest.FreePort(t)),
 		redistest.WithArgs("--replica-serve-stale-data", "no"),
 		redistest.WithReadyReplies("+PONG", "-MASTERDOWN"))
-	requireNotNow(t, newHarness(t, openRedis(t, replica)), "01JREQUESTTHATDOESNOTEXIST", notNow{})
+	requireNotNow(t, newHarness(t, openRedisDefaults(t, replica)), "01JREQUESTTHATDOESNOTEXIST", notNow{})
 }
 
 // R45: a script running past busy-reply-threshold makes Redis answer BUSY:
@@ -254,7 +254,7 @@ func TestRedisMasterDownR45(t *testing.T) {
 // half-written.
 func TestRedisBusyScriptR45(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithArgs("--busy-reply-threshold", "10"))
-	h := newHarness(t, openRedis(t, srv))
+	h := newHarness(t, openRedisDefaults(t, srv))
 	acmeReq, _ := twoAccounts(h)
 	before := baseline(h)
 	admin := plainClient(t, srv)
@@ -283,7 +283,7 @@ func TestRedisBusyScriptR45(t *testing.T) {
 // writes are 503, reads and decisions go on.
 func TestRedisNoReplicasR45(t *testing.T) {
 	srv := redistest.Start(t)
-	h := newHarness(t, openRedis(t, srv))
+	h := newHarness(t, openRedisDefaults(t, srv))
 	acmeReq, _ := twoAccounts(h)
 	before := baseline(h)
 	require.NoError(t, plainClient(t, srv).ConfigSet(t.Context(), "min-replicas-to-write", "1").Err())
@@ -298,7 +298,7 @@ func TestRedisNoReplicasR45(t *testing.T) {
 // and nothing was half-written.
 func TestRedisStalledR45(t *testing.T) {
 	srv := redistest.Start(t)
-	h := newHarness(t, openRedis(t, srv))
+	h := newHarness(t, openRedisDefaults(t, srv))
 	acmeReq, _ := twoAccounts(h)
 	before := baseline(h)
 

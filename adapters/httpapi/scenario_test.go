@@ -23,7 +23,21 @@ var storeKinds = []struct {
 
 func openRedis(tb testing.TB, srv *redistest.Server) engine.Store {
 	tb.Helper()
-	store, err := redisstore.Open(srv.URL())
+	// Generous deadlines: under -race on a busy machine a call can take far
+	// longer than the production second. The outage tests use openRedisDefaults.
+	return openRedisWith(tb, srv, redisstore.WithReadTimeout(time.Minute), redisstore.WithWriteTimeout(time.Minute))
+}
+
+// openRedisDefaults opens the Redis store with the production deadlines,
+// for the tests of those deadlines.
+func openRedisDefaults(tb testing.TB, srv *redistest.Server) engine.Store {
+	tb.Helper()
+	return openRedisWith(tb, srv)
+}
+
+func openRedisWith(tb testing.TB, srv *redistest.Server, opts ...redisstore.Option) engine.Store {
+	tb.Helper()
+	store, err := redisstore.Open(srv.URL(), opts...)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = store.Close() })
 	return store

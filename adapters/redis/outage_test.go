@@ -135,7 +135,7 @@ func storeCalls(change engine.Change) []storeCall {
 // included (its script is no longer cached: EVALSHA falls back to EVAL).
 func TestOutageThenRecovery(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newStore(t, srv)
+	s := newStoreDefaults(t, srv)
 	require.NoError(t, s.Commit(t.Context(), fullChange("acme", "u")))
 
 	srv.Stop()
@@ -161,7 +161,7 @@ func TestOutageThenRecovery(t *testing.T) {
 
 // A closed Store is unavailable, not broken.
 func TestClosedStoreIsUnavailable(t *testing.T) {
-	s := newStore(t, redistest.Start(t))
+	s := newStoreDefaults(t, redistest.Start(t))
 	require.NoError(t, s.Close())
 	for _, c := range storeCalls(fullChange("acme", "u")) {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,7 +173,7 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 // A caller's deadline that passes while Redis does not answer is an outage too.
 func TestDeadlineIsUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newStore(t, srv)
+	s := newStoreDefaults(t, srv)
 	pause := newClient(t, srv)
 	require.NoError(t, pause.Do(t.Context(), "CLIENT", "PAUSE", "500", "ALL").Err())
 	t.Cleanup(func() { _ = pause.Do(context.Background(), "CLIENT", "UNPAUSE").Err() })
@@ -242,7 +242,7 @@ func requireServes(t *testing.T, s *redisstore.Store) {
 // data saved before the restart.
 func TestLoadingRedisIsUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newStore(t, srv)
+	s := newStoreDefaults(t, srv)
 	seed(t, s)
 
 	start := time.Now()
@@ -260,9 +260,9 @@ func TestLoadingRedisIsUnavailable(t *testing.T) {
 // reads, and its writes fail with READONLY, which is ErrUnavailable.
 func TestReplicaRefusesWritesAsUnavailable(t *testing.T) {
 	primary := redistest.Start(t)
-	seed(t, newStore(t, primary))
+	seed(t, newStoreDefaults(t, primary))
 	replica := redistest.Start(t, redistest.ReplicaOf(primary))
-	s := newStore(t, replica)
+	s := newStoreDefaults(t, replica)
 	require.Eventually(t, func() bool {
 		_, err := s.GetPolicy(t.Context(), "rev-1")
 		return err == nil
@@ -282,7 +282,7 @@ func TestReplicaWithoutPrimaryIsUnavailable(t *testing.T) {
 	replica := redistest.Start(t, redistest.ReplicaOfAddr(redistest.FreePort(t)),
 		redistest.WithArgs("--replica-serve-stale-data", "no"),
 		redistest.WithReadyReplies("+PONG", "-MASTERDOWN"))
-	requireNotNow(t, newStore(t, replica), allButWatch) // SUBSCRIBE is served stale
+	requireNotNow(t, newStoreDefaults(t, replica), allButWatch) // SUBSCRIBE is served stale
 }
 
 // R45: while a script runs past busy-reply-threshold, Redis answers BUSY to
@@ -290,7 +290,7 @@ func TestReplicaWithoutPrimaryIsUnavailable(t *testing.T) {
 // serves again.
 func TestBusyScriptIsUnavailable(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithArgs("--busy-reply-threshold", "10"))
-	s := newStore(t, srv)
+	s := newStoreDefaults(t, srv)
 	seed(t, s)
 	admin := newClient(t, srv)
 	looping := newClient(t, srv)
@@ -317,7 +317,7 @@ func TestBusyScriptIsUnavailable(t *testing.T) {
 // NOREPLICAS: ErrUnavailable; reads go on.
 func TestNoReplicasIsUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newStore(t, srv)
+	s := newStoreDefaults(t, srv)
 	seed(t, s)
 	require.NoError(t, newClient(t, srv).ConfigSet(t.Context(), "min-replicas-to-write", "1").Err())
 
@@ -370,7 +370,7 @@ func TestPoolExhaustionIsUnavailable(t *testing.T) {
 // up, and after SIGCONT the same Store serves again.
 func TestStalledRedisIsUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
-	s := newStore(t, srv)
+	s := newStoreDefaults(t, srv)
 	seed(t, s)
 
 	srv.Pause()
@@ -424,7 +424,7 @@ func TestWatchOutlivesItsReadTimeout(t *testing.T) {
 	watcher, err := redisstore.Open(srv.URL(), redisstore.WithReadTimeout(50*time.Millisecond))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = watcher.Close() })
-	pusher := newStore(t, srv)
+	pusher := newStoreDefaults(t, srv)
 	activations, err := watcher.WatchPolicy(t.Context())
 	require.NoError(t, err)
 	<-time.After(500 * time.Millisecond) // ten read timeouts pass: the condition under test, not a wait for an event

@@ -40,7 +40,7 @@ func stores() map[string]replicas {
 		"redis": func(tb testing.TB) (engine.Store, engine.Store) {
 			srv := redistest.Start(tb)
 			open := func() engine.Store {
-				s, err := redisstore.Open(srv.URL())
+				s, err := redisstore.Open(srv.URL(), redisstore.WithReadTimeout(time.Minute), redisstore.WithWriteTimeout(time.Minute))
 				require.NoError(tb, err)
 				tb.Cleanup(func() { assert.NoError(tb, s.Close()) })
 				return s

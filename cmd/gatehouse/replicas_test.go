@@ -74,9 +74,11 @@ var servingAddr = regexp.MustCompile(`msg="gatehouse serving" addr=(\S+)`)
 // (graceful shutdown).
 func startServer(t *testing.T, name, bin string, args ...string) *serverProcess {
 	t.Helper()
-	// A generous decision deadline: a cold evaluation under -race on a busy
-	// machine must not turn into a timeout deny.
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--decision-timeout", "30s"}, args...)...)
+	// Generous deadlines: a cold evaluation or a store call under -race on a
+	// busy machine must not turn into a timeout. Tests of the deadlines give
+	// their own, which come later and win.
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0",
+		"--decision-timeout", "20s", "--store-write-timeout", "20s", "--store-read-timeout", "20s"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

@@ -31,7 +31,7 @@ const cutLimit = 60 * time.Second
 var slowFlags = []string{
 	"--http-read-header-timeout", "1s",
 	"--http-read-timeout", "2s",
-	"--http-write-timeout", "10s",
+	"--http-write-timeout", "30s",
 	"--http-idle-timeout", "2s",
 	"--http-max-header-bytes", "8192",
 }

@@ -32,7 +32,9 @@ func TestServeOnStalledRedis(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "jwt-secret")
 	require.NoError(t, os.WriteFile(secret, []byte("stall-test-secret-0123456789abcdef"), 0o600))
 	runBinary(t, bin, append([]string{"seed", "../../testdata/demo.json"}, store...)...)
-	srv := startServer(t, "gatehouse", bin, append([]string{"--jwt-hs256-secret-file", secret, "--system-admins", "ops"}, store...)...)
+	srv := startServer(t, "gatehouse", bin, append([]string{"--jwt-hs256-secret-file", secret, "--system-admins", "ops",
+		// The production defaults, which startServer makes generous.
+		"--store-write-timeout", "1s", "--store-read-timeout", "1s", "--decision-timeout", "250ms"}, store...)...)
 	token := strings.TrimSpace(runBinary(t, bin, "token", "--sub", "ops", "--jwt-hs256-secret-file", secret))
 	client := &http.Client{Timeout: stallWait}
 
