@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"time"
 	"unicode"
@@ -36,7 +35,7 @@ func (e *Engine) run(ctx context.Context, decide plan) error {
 			return err
 		}
 		if attempt == MaxCommandAttempts {
-			return fmt.Errorf("%w: the state kept changing, gave up after %d attempts", err, attempt)
+			return conflict(err, "the account kept changing while the change was decided (%d attempts): try again", attempt)
 		}
 		if err := backoff(ctx, attempt); err != nil {
 			return err
@@ -108,6 +107,16 @@ func (e *Engine) findUser(ctx context.Context, id string) (*User, error) {
 		return nil, err
 	}
 	return &u, nil
+}
+
+// getRequest reads access request id; one that does not exist is an
+// *Error saying so, without the store's wording.
+func (e *Engine) getRequest(ctx context.Context, id string) (AccessRequest, error) {
+	r, err := e.store.GetRequest(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return AccessRequest{}, notFound(err, "access request %s not found", id)
+	}
+	return r, err
 }
 
 // findState returns the account's state with the requests of the given

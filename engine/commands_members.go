@@ -165,7 +165,7 @@ func (e *Engine) RemoveMember(ctx context.Context, actor, account, user string) 
 			return Change{}, err
 		}
 		if current == nil {
-			return Change{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, user, account)
+			return Change{}, notFound(nil, "%s is not a member of %s", user, account)
 		}
 		return Change{
 			Versions:       map[string]uint64{account: version(state)},
@@ -243,7 +243,7 @@ func (e *Engine) GetMember(ctx context.Context, actor, account, user string) (Me
 		return Membership{}, err
 	}
 	if !found {
-		return Membership{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, user, account)
+		return Membership{}, notFound(nil, "%s is not a member of %s", user, account)
 	}
 	return m, nil
 }

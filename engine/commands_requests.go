@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 )
@@ -77,7 +76,7 @@ func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessReques
 	if err := checkID("id", id); err != nil {
 		return AccessRequest{}, err
 	}
-	r, err := e.store.GetRequest(ctx, id)
+	r, err := e.getRequest(ctx, id)
 	if err != nil {
 		return AccessRequest{}, err
 	}
@@ -91,7 +90,7 @@ func (e *Engine) GetRequest(ctx context.Context, actor, id string) (AccessReques
 		return AccessRequest{}, err
 	}
 	if !v.Entitled {
-		return AccessRequest{}, fmt.Errorf("%w: request %s", ErrNotFound, id)
+		return AccessRequest{}, notFound(nil, "access request %s not found", id)
 	}
 	if err := v.err(); err != nil {
 		return AccessRequest{}, err

@@ -77,13 +77,13 @@ func errorResponse(err error) (int, apiError, bool) {
 		}
 		return status, apiError{Code: code, Message: violationMessage(ve), Violations: ve.Violations}, false
 	case errors.Is(err, engine.ErrNotFound):
-		return http.StatusNotFound, apiError{Code: codeNotFound, Message: err.Error()}, false
+		return http.StatusNotFound, apiError{Code: codeNotFound, Message: publicMessage(err, "the resource was not found")}, false
 	case errors.Is(err, engine.ErrForbidden):
-		return http.StatusForbidden, apiError{Code: codeForbidden, Message: err.Error()}, false
+		return http.StatusForbidden, apiError{Code: codeForbidden, Message: publicMessage(err, "the policy does not allow this")}, false
 	case errors.Is(err, engine.ErrConflict):
-		return http.StatusConflict, apiError{Code: codeConflict, Message: err.Error()}, false
+		return http.StatusConflict, apiError{Code: codeConflict, Message: publicMessage(err, "the state changed while the request was decided; nothing was changed, try again")}, false
 	case errors.Is(err, engine.ErrInvalid):
-		return http.StatusBadRequest, apiError{Code: codeInvalidInput, Message: err.Error()}, false
+		return http.StatusBadRequest, apiError{Code: codeInvalidInput, Message: publicMessage(err, "the request is not valid")}, false
 	case errors.Is(err, engine.ErrUnavailable):
 		return http.StatusServiceUnavailable, apiError{
 			Code:    codeUnavailable,
@@ -96,6 +96,18 @@ func errorResponse(err error) (int, apiError, bool) {
 		}, false
 	}
 	return http.StatusInternalServerError, apiError{Code: codeInternal, Message: "internal error"}, true
+}
+
+// publicMessage is the message of the outermost *engine.Error in err's
+// chain, written for the caller; without one, fallback. The text of other
+// errors (a store's wrapping, the sentinel's own word) never reaches the
+// caller: renderError logs it.
+func publicMessage(err error, fallback string) string {
+	var ee *engine.Error
+	if errors.As(err, &ee) && ee.Message != "" {
+		return ee.Message
+	}
+	return fallback
 }
 
 func violationMessage(ve *engine.ViolationError) string {
@@ -119,6 +131,10 @@ func (s *Server) renderError(c *gin.Context, err error) {
 	case status == http.StatusServiceUnavailable:
 		s.log.WarnContext(c.Request.Context(), "request failed: unavailable",
 			"method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+	case status == http.StatusNotFound || status == http.StatusConflict:
+		// The caller got publicMessage; the store's detail stays here.
+		s.log.DebugContext(c.Request.Context(), "request refused",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "error", err)
 	}
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)
