@@ -122,7 +122,7 @@ func (e *Engine) GetUser(ctx context.Context, actor, id string) (User, error) {
 		return User{}, err
 	}
 	if u == nil {
-		return User{}, notFound(nil, "user %s not found", id)
+		return User{}, notFound(nil, "user %s does not exist", id)
 	}
 	return *u, nil
 }
@@ -234,7 +234,7 @@ func (e *Engine) GetAccount(ctx context.Context, actor, id string) (Account, err
 		return Account{}, err
 	}
 	if snap.Account == nil {
-		return Account{}, notFound(nil, "account %s not found", id)
+		return Account{}, notFound(nil, "account %s does not exist", id)
 	}
 	return *snap.Account, nil
 }
