@@ -59,6 +59,7 @@ func errorResponse(err error) (int, apiError, bool) {
 		mbe *http.MaxBytesError
 		fe  *engine.FieldError
 		ve  *engine.ViolationError
+		ude *engine.UndefinedDocumentError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -76,6 +77,8 @@ func errorResponse(err error) (int, apiError, bool) {
 			status, code = http.StatusForbidden, codeForbidden
 		}
 		return status, apiError{Code: code, Message: violationMessage(ve), Violations: ve.Violations}, false
+	case errors.As(err, &ude):
+		return http.StatusNotFound, apiError{Code: codeNotFound, Message: ude.Error()}, false
 	case errors.Is(err, engine.ErrNotFound):
 		return http.StatusNotFound, apiError{Code: codeNotFound, Message: publicMessage(err, "the resource was not found")}, false
 	case errors.Is(err, engine.ErrForbidden):
