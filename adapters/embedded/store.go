@@ -63,7 +63,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, errors.New("no data directory given for the embedded store")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the data directory %s: %w", dir, err)
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.openTimeout, NoSync: o.noSync})
