@@ -107,7 +107,7 @@ func (d *Decision) failClosed(ctx context.Context, err error, what string) {
 		d.Error = "store_unavailable"
 		// The store's own words (its name, keys, addresses) are for the
 		// operator's logs, not for the caller.
-		d.Reasons = []string{"denied: gatehouse " + what + ": the store is unavailable"}
+		d.Reasons = []string{"denied: gatehouse " + what + ": it is unavailable"}
 	default:
 		d.Error = "policy_error"
 		d.Reasons = []string{"denied: " + what + ": " + err.Error()}

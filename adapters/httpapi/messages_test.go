@@ -28,6 +28,9 @@ func checkMessage(t *testing.T, what, msg string) {
 	words := strings.FieldsFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	for i := 1; i < len(words); i++ {
 		assert.NotEqual(t, words[i-1], words[i], "%s: %q says %q twice", what, msg, words[i])
+		if i >= 3 && words[i-3] == words[i-1] && words[i-2] == words[i] {
+			assert.Fail(t, "two words twice", "%s: %q says %q twice", what, msg, words[i-1]+" "+words[i])
+		}
 	}
 }
 

@@ -101,7 +101,7 @@ func (e *apiError) Error() string {
 }
 
 // mintHint is how to get a development token.
-const mintHint = "gatehouse token --sub NAME --jwt-hs256-secret-file FILE (the server's secret)"
+const mintHint = "gatehouse token --sub NAME --jwt-hs256-secret-file PATH (the file of the server's secret)"
 
 // tokenHint explains a 401 answer: which flag or variable to set, and,
 // read from the token itself (its signature is the server's to check),

@@ -44,7 +44,7 @@ when the replay itself fails): read the summary, or grep for "flip".`,
 				return err
 			}
 			ctx := cmd.Context()
-			eng, store, err := openReadingEngine(ctx, cfg, "give the --data-dir (or --store redis --redis-url) of the gatehouse that logged the decisions")
+			eng, store, err := openReadingEngine(ctx, cfg, "replay against the store of the gatehouse that logged the decisions (--store redis --redis-url for Redis)")
 			if err != nil {
 				return err
 			}
