@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/adapters/embedded"
+	"github.com/gatehouse/gatehouse/adapters/redis/redistest"
 	"github.com/gatehouse/gatehouse/engine"
 )
 
@@ -159,4 +160,20 @@ func TestDecideExitStatusOfTheBinary(t *testing.T) {
 	out, _ := cmd.CombinedOutput()
 	assert.Equal(t, exitError, cmd.ProcessState.ExitCode(), "%s", out)
 	assert.Contains(t, string(out), "gatehouse: --data-dir")
+}
+
+// A Redis that does not answer is said so, with the network's reason and
+// the flags to check, not with the adapter's wording (issue 9, R45).
+func TestOfflineDecideSaysTheStoreIsUnavailable(t *testing.T) {
+	srv := redistest.Start(t)
+	url := srv.URL()
+	srv.Stop()
+	_, err := runGatehouse(t, "decide", "--store", "redis", "--redis-url", url, "--subject", "alice", "--action", "view", "--account", "acme")
+	require.Error(t, err)
+	assert.Equal(t, exitError, exitStatusOf(t, err))
+	msg := message(err)
+	assert.True(t, strings.HasPrefix(msg, "the store is unavailable: check --store and --redis-url"), msg)
+	assert.Contains(t, msg, "connection refused")
+	assert.NotContains(t, msg, "redis:", "no adapter wording")
+	t.Logf("gatehouse: %s", msg)
 }

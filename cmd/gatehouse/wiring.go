@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse/gatehouse/adapters/embedded"
 	redisstore "github.com/gatehouse/gatehouse/adapters/redis"
 	"github.com/gatehouse/gatehouse/engine"
@@ -28,11 +30,21 @@ func openStore(cfg *Config) (store engine.Store, created bool, err error) {
 		}
 		return s, errors.Is(statErr, fs.ErrNotExist), nil
 	case "redis":
+		// go-redis prints its pool's dial failures to stderr on its own;
+		// gatehouse reports the store's state itself (in its words, R45).
+		goredis.SetLogger(debugLogger{slog.Default()})
 		s, err := redisstore.Open(cfg.RedisURL)
 		return s, false, err
 	default:
 		return nil, false, fmt.Errorf("--store must be embedded or redis, not %q", cfg.Store)
 	}
+}
+
+// debugLogger passes go-redis's own log lines to slog at debug level.
+type debugLogger struct{ log *slog.Logger }
+
+func (l debugLogger) Printf(ctx context.Context, format string, args ...any) {
+	l.log.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, args...))
 }
 
 // openExistingStore opens the store the configuration names for a command
