@@ -81,7 +81,11 @@ part without its flag is cleared.`,
 			if body.Privileges, err = parsePairs("privilege", nonEmpty(privileges)); err != nil {
 				return err
 			}
-			method, send := "PATCH", any(memberPatch(cmd.Flags().Changed, body))
+			patch := memberPatch(cmd.Flags().Changed, body)
+			method, send := "PATCH", any(patch)
+			if !replace && len(patch) == 0 {
+				return fmt.Errorf("nothing to change: give --role, --va-role, --contact, --privilege, --justification or --expires-at\nusage: %s", cmd.UseLine())
+			}
 			if replace {
 				if body.Roles == nil {
 					body.Roles = []string{}

@@ -155,6 +155,9 @@ func TestMembersSetChangesOnlyWhatIsGiven(t *testing.T) {
 	assert.Equal(t, []string{"account_user"}, m.Roles)
 	assert.Empty(t, m.Contact, "--replace keeps nothing the flags do not give")
 
+	_, err := cli.as("alice", "members", "set", "acme", "carol")
+	require.ErrorContains(t, err, "nothing to change", "no flag, no silent no-op change")
+
 	out, err := cli.as("alice", "members", "set", "--help")
 	require.NoError(t, err)
 	assert.Contains(t, out, "--replace")
