@@ -43,9 +43,9 @@ func (v verdict) err() error {
 	case !v.Entitled:
 		return &ViolationError{Forbidden: true, Violations: v.Denials}
 	case len(v.Missing) > 0:
-		return fmt.Errorf("%w: %s", ErrNotFound, strings.Join(v.Missing, "; "))
+		return notFound(nil, "%s", strings.Join(v.Missing, "; "))
 	case len(v.Conflicts) > 0:
-		return fmt.Errorf("%w: %s", ErrConflict, strings.Join(v.Conflicts, "; "))
+		return conflict(nil, "%s", strings.Join(v.Conflicts, "; "))
 	case len(v.Violations) > 0:
 		return &ViolationError{Violations: v.Violations}
 	}

@@ -105,7 +105,7 @@ func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
 			return err
 		}
 		if attempt == MaxCommandAttempts {
-			return fmt.Errorf("%w: the state kept changing, gave up after %d attempts", err, attempt)
+			return conflict(err, "the account kept changing while the change was decided (%d attempts): try again", attempt)
 		}
 		if err := backoff(ctx, attempt); err != nil {
 			return err

@@ -82,7 +82,7 @@ func (e *Engine) loadRequest(ctx context.Context, id string) (*AccountState, Acc
 		return nil, AccessRequest{}, err
 	}
 	if state == nil {
-		return nil, AccessRequest{}, fmt.Errorf("%w: account %s of request %s", ErrNotFound, r.Account, id)
+		return nil, AccessRequest{}, notFound(nil, "account %s of access request %s not found", r.Account, id)
 	}
 	for _, sr := range state.Requests {
 		if sr.ID == id {
@@ -95,7 +95,7 @@ func (e *Engine) loadRequest(ctx context.Context, id string) (*AccountState, Acc
 		return nil, AccessRequest{}, err
 	}
 	if r.Status == StatusPending || r.Status == StatusGranted {
-		return nil, AccessRequest{}, fmt.Errorf("%w: request %s changed while it was read", ErrConflict, id)
+		return nil, AccessRequest{}, conflict(nil, "access request %s changed while it was read: try again", id)
 	}
 	return state, r, nil
 }
@@ -241,7 +241,7 @@ func (e *Engine) Approve(ctx context.Context, actor, id string, a Approval) (Acc
 			}
 			change.Grants, change.ExclusiveTenants = grants, []string{req.Account}
 		default:
-			return out, Change{}, fmt.Errorf("%w: request %s has unknown kind %q", ErrInvalid, id, req.Kind)
+			return out, Change{}, &Error{Kind: ErrInvalid, Message: fmt.Sprintf("access request %s has unknown kind %q", id, req.Kind)}
 		}
 		change.Requests = []AccessRequest{out}
 		change.Audit = append(change.Audit, requestAudit(p, now, actor, ActionRequestGranted, &req, &out, a.Message)...)

@@ -144,7 +144,7 @@ func (e *Engine) GetUser(ctx context.Context, actor, id string) (User, error) {
 		return User{}, err
 	}
 	if u == nil {
-		return User{}, fmt.Errorf("%w: user %s does not exist", ErrNotFound, id)
+		return User{}, notFound(nil, "user %s does not exist", id)
 	}
 	return *u, nil
 }
@@ -262,7 +262,7 @@ func (e *Engine) GetAccount(ctx context.Context, actor, id string) (Account, err
 		return Account{}, err
 	}
 	if snap.Account == nil {
-		return Account{}, fmt.Errorf("%w: account %s does not exist", ErrNotFound, id)
+		return Account{}, notFound(nil, "account %s does not exist", id)
 	}
 	return *snap.Account, nil
 }

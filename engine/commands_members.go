@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -110,18 +112,29 @@ func (e *Engine) SetMember(ctx context.Context, actor string, m Membership) (Mem
 	if err := validateMembership(m); err != nil {
 		return Membership{}, err
 	}
-	m.Contact = normalContact(m.Contact)
+	return e.setMember(ctx, actor, m.Account, m.User, func(*Membership) (Membership, error) { return m, nil })
+}
+
+// setMember is SetMember and UpdateMember: build makes the membership to
+// set from the current one (nil when the user is no member), read in the
+// same state the policy decides on and the commit checks the version of.
+func (e *Engine) setMember(ctx context.Context, actor, account, user string, build func(current *Membership) (Membership, error)) (Membership, error) {
 	var out Membership
-	cmd := invocation{actor: actor, home: at(m.Account), result: func() any { return out }}
+	cmd := invocation{actor: actor, home: at(account), result: func() any { return out }}
 	err := e.run(ctx, cmd, func(ctx context.Context, p *Policy, now time.Time) (Change, error) {
-		state, err := e.findState(ctx, m.Account, StatusPending)
+		state, err := e.findState(ctx, account, StatusPending)
 		if err != nil {
 			return Change{}, err
 		}
-		target, current, err := e.targetDoc(ctx, state, m.User)
+		target, current, err := e.targetDoc(ctx, state, user)
 		if err != nil {
 			return Change{}, err
 		}
+		m, err := build(current)
+		if err != nil {
+			return Change{}, err
+		}
+		m.Contact = normalContact(m.Contact)
 		proposed := m
 		proposed.AddedBy, proposed.AddedAt, proposed.Request = actor, now, ""
 		if current != nil {
@@ -148,6 +161,78 @@ func (e *Engine) SetMember(ctx context.Context, actor string, m Membership) (Mem
 		return change, nil
 	})
 	return out, err
+}
+
+// MemberPatch is a change to some fields of a membership (JSON merge
+// patch, RFC 7396): a nil field keeps the current value. Set a field to
+// an empty value to clear it.
+type MemberPatch struct {
+	Roles      *[]string
+	VARoles    *map[string]string
+	Contact    *string
+	Privileges *map[string]string
+	// Justification is the reason for this change; nil keeps the current one.
+	Justification *string
+	// SetExpiresAt makes ExpiresAt replace the current expiry (nil: none).
+	SetExpiresAt bool
+	ExpiresAt    *time.Time
+}
+
+// Apply returns m with the fields of p that are set.
+func (p MemberPatch) Apply(m Membership) Membership {
+	if p.Roles != nil {
+		m.Roles = *p.Roles
+	}
+	if p.VARoles != nil {
+		m.VARoles = *p.VARoles
+	}
+	if p.Contact != nil {
+		m.Contact = *p.Contact
+	}
+	if p.Privileges != nil {
+		m.Privileges = *p.Privileges
+	}
+	if p.Justification != nil {
+		m.Justification = *p.Justification
+	}
+	if p.SetExpiresAt {
+		m.ExpiresAt = p.ExpiresAt
+	}
+	return m
+}
+
+// UpdateMember changes only the fields of user's membership in account
+// that patch sets, keeping the others (a secondary contact whose role
+// changes stays a secondary contact with their privileges); a user who is
+// no member is added with the fields given, as SetMember would. It reads
+// the current membership, merges, and is then decided and committed
+// exactly as SetMember with the merged membership, on the state read (R10,
+// R12, R26, R30, R31, R40-R42): should the account change before the
+// commit, it is read, merged and decided again.
+func (e *Engine) UpdateMember(ctx context.Context, actor, account, user string, patch MemberPatch) (Membership, error) {
+	if err := checkActor(actor); err != nil {
+		return Membership{}, err
+	}
+	if err := checkID("account", account); err != nil {
+		return Membership{}, err
+	}
+	if err := checkID("user", user); err != nil {
+		return Membership{}, err
+	}
+	return e.setMember(ctx, actor, account, user, func(current *Membership) (Membership, error) {
+		base := Membership{Account: account, User: user}
+		if current != nil {
+			base = *current
+			base.Roles = slices.Clone(current.Roles)
+			base.VARoles = maps.Clone(current.VARoles)
+			base.Privileges = maps.Clone(current.Privileges)
+		}
+		m := patch.Apply(base)
+		if m.Roles == nil {
+			m.Roles = []string{}
+		}
+		return m, validateMembership(m)
+	})
 }
 
 // addMemberRecords adds the audit record and event of a membership written
@@ -193,7 +278,7 @@ func (e *Engine) RemoveMember(ctx context.Context, actor, account, user string) 
 			return Change{}, err
 		}
 		if current == nil {
-			return Change{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, user, account)
+			return Change{}, notFound(nil, "%s is not a member of %s", user, account)
 		}
 		return Change{
 			Versions:       map[string]uint64{account: version(state)},
@@ -271,7 +356,7 @@ func (e *Engine) GetMember(ctx context.Context, actor, account, user string) (Me
 		return Membership{}, err
 	}
 	if !found {
-		return Membership{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, user, account)
+		return Membership{}, notFound(nil, "%s is not a member of %s", user, account)
 	}
 	return m, nil
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -77,7 +76,7 @@ func (e *Engine) RequestAccess(ctx context.Context, actor, account, justificatio
 // one the actor may not see: the two answers are the same, so that request
 // ids say nothing across accounts (R43).
 func unknownRequest(id string) error {
-	return fmt.Errorf("%w: request %s", ErrNotFound, id)
+	return notFound(nil, "access request %s not found", id)
 }
 
 // getRequest reads request id from the store; a missing one is

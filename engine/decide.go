@@ -105,7 +105,9 @@ func (d *Decision) failClosed(ctx context.Context, err error, what string) {
 		d.Reasons = []string{"denied: the decision timed out (" + what + ")"}
 	case errors.Is(err, ErrUnavailable):
 		d.Error = "store_unavailable"
-		d.Reasons = []string{"denied: gatehouse " + what + ": " + err.Error()}
+		// The store's own words (its name, keys, addresses) are for the
+		// operator's logs, not for the caller.
+		d.Reasons = []string{"denied: gatehouse " + what + ": it is unavailable"}
 	default:
 		d.Error = "policy_error"
 		d.Reasons = []string{"denied: " + what + ": " + err.Error()}

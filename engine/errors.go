@@ -62,3 +62,43 @@ func (e *ViolationError) Error() string {
 func (e *ViolationError) Is(target error) bool {
 	return e.Forbidden && target == ErrForbidden
 }
+
+// Error is a refusal of the core whose message is written for the person
+// who gets it ("access request req-123 not found"): Kind is the sentinel it
+// is (ErrNotFound, ErrConflict ...), Err the cause, for logs only (nil
+// when the core itself found the fault). Error returns the message alone,
+// so that neither the sentinel's word nor a store's wrapping reaches the
+// caller; errors.Is sees both Kind and Err.
+type Error struct {
+	Kind    error
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap makes errors.Is and errors.As see Kind and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// Detail is the message followed by the cause, for logs.
+func (e *Error) Detail() string {
+	if e.Err == nil {
+		return e.Message
+	}
+	return e.Message + ": " + e.Err.Error()
+}
+
+// notFound is an *Error of kind ErrNotFound.
+func notFound(cause error, format string, args ...any) error {
+	return &Error{Kind: ErrNotFound, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// conflict is an *Error of kind ErrConflict.
+func conflict(cause error, format string, args ...any) error {
+	return &Error{Kind: ErrConflict, Message: fmt.Sprintf(format, args...), Err: cause}
+}

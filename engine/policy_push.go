@@ -140,7 +140,10 @@ func (e *Engine) RollbackPolicy(ctx context.Context, actor, revision string) (St
 	}
 	rev, err := e.store.GetPolicy(ctx, revision)
 	if err != nil {
-		return StoredPolicy{}, fmt.Errorf("policy revision %q: %w", revision, err)
+		if errors.Is(err, ErrNotFound) {
+			return StoredPolicy{}, notFound(err, "policy revision %s not found: gatehouse policy list shows the revisions pushed", revision)
+		}
+		return StoredPolicy{}, err
 	}
 	p, err := e.validatePolicy(ctx, rev.Files, storeSource(revision, actor))
 	if err != nil {

@@ -60,18 +60,18 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		opt(&o)
 	}
 	if dir == "" {
-		return nil, errors.New("embedded: no data directory given")
+		return nil, errors.New("no data directory given for the embedded store")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("embedded: create data directory %s: %w", dir, err)
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.openTimeout, NoSync: o.noSync})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("embedded: open %s: the file is in use by another process (waited %s)", path, o.openTimeout)
+		return nil, fmt.Errorf("the store %s is in use by another process, such as a running gatehouse serve (waited %s)", path, o.openTimeout)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+		return nil, fmt.Errorf("open the store %s: %w", path, err)
 	}
 	if err := db.Update(createBuckets); err != nil {
 		return nil, errors.Join(fmt.Errorf("embedded: prepare %s: %w", path, err), db.Close())

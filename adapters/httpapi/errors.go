@@ -61,6 +61,7 @@ func errorResponse(err error) (int, apiError, bool) {
 		mbe *http.MaxBytesError
 		fe  *engine.FieldError
 		ve  *engine.ViolationError
+		ude *engine.UndefinedDocumentError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -92,14 +93,16 @@ func errorResponse(err error) (int, apiError, bool) {
 				"Retry with the same " + idempotencyHeader + " header to apply it at most once, " +
 				"or read the current state before retrying without one",
 		}, false
+	case errors.As(err, &ude):
+		return http.StatusNotFound, apiError{Code: codeNotFound, Message: ude.Error()}, false
 	case errors.Is(err, engine.ErrNotFound):
-		return http.StatusNotFound, apiError{Code: codeNotFound, Message: err.Error()}, false
+		return http.StatusNotFound, apiError{Code: codeNotFound, Message: publicMessage(err, "the resource was not found")}, false
 	case errors.Is(err, engine.ErrForbidden):
-		return http.StatusForbidden, apiError{Code: codeForbidden, Message: err.Error()}, false
+		return http.StatusForbidden, apiError{Code: codeForbidden, Message: publicMessage(err, "the policy does not allow this")}, false
 	case errors.Is(err, engine.ErrConflict):
-		return http.StatusConflict, apiError{Code: codeConflict, Message: err.Error()}, false
+		return http.StatusConflict, apiError{Code: codeConflict, Message: publicMessage(err, "the state changed while the request was decided; nothing was changed, try again")}, false
 	case errors.Is(err, engine.ErrInvalid):
-		return http.StatusBadRequest, apiError{Code: codeInvalidInput, Message: err.Error()}, false
+		return http.StatusBadRequest, apiError{Code: codeInvalidInput, Message: publicMessage(err, "the request is not valid")}, false
 	case errors.Is(err, engine.ErrUnavailable):
 		// Reads, and writes that failed before their commit was sent: the
 		// commit path answers ErrOutcomeUnknown once it was (R45).
@@ -114,6 +117,18 @@ func errorResponse(err error) (int, apiError, bool) {
 		}, false
 	}
 	return http.StatusInternalServerError, apiError{Code: codeInternal, Message: "internal error"}, true
+}
+
+// publicMessage is the message of the outermost *engine.Error in err's
+// chain, written for the caller; without one, fallback. The text of other
+// errors (a store's wrapping, the sentinel's own word) never reaches the
+// caller: renderError logs it.
+func publicMessage(err error, fallback string) string {
+	var ee *engine.Error
+	if errors.As(err, &ee) && ee.Message != "" {
+		return ee.Message
+	}
+	return fallback
 }
 
 func violationMessage(ve *engine.ViolationError) string {
@@ -137,6 +152,10 @@ func (s *Server) renderError(c *gin.Context, err error) {
 	case status == http.StatusServiceUnavailable:
 		s.log.WarnContext(c.Request.Context(), "request failed: unavailable",
 			"method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+	case status == http.StatusNotFound || status == http.StatusConflict:
+		// The caller got publicMessage; the store's detail stays here.
+		s.log.DebugContext(c.Request.Context(), "request refused",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "error", err)
 	}
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)

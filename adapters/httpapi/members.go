@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -96,4 +97,111 @@ func (s *Server) removeMember(c *gin.Context) {
 		return
 	}
 	s.renderNoContent(c)
+}
+
+// patchMember answers PATCH /v1/accounts/{id}/members/{user}: a JSON merge
+// patch (RFC 7396) of the membership. A field absent keeps its value, null
+// clears it, a value replaces it; the merged membership is decided as a PUT
+// of it would be (R26, R30, R31). A user who is no member is added with the
+// fields given (201), as PUT does.
+func (s *Server) patchMember(c *gin.Context) {
+	account, user, err := memberPath(c)
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
+	var req memberPatchRequest
+	if err := s.decodeBody(c, &req, bodyRequired); err != nil {
+		s.renderError(c, err)
+		return
+	}
+	patch, err := req.toEngine()
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
+	// UpdateMember does not say whether it added or changed the member: a
+	// read first tells, for the status code only.
+	ctx := c.Request.Context()
+	_, getErr := s.eng.GetMember(ctx, actor(c), account, user)
+	if errors.Is(getErr, engine.ErrUnavailable) {
+		s.renderError(c, getErr) // the write would wait on the same store again (R45)
+		return
+	}
+	answerAs(c, answerWith(putStatus(errors.Is(getErr, engine.ErrNotFound)), func(m engine.Membership) any { return newMemberResponse(m) }))
+	m, err := s.eng.UpdateMember(ctx, actor(c), account, user, patch)
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
+	s.renderPut(c, errors.Is(getErr, engine.ErrNotFound), newMemberResponse(m))
+}
+
+// patchField is one field of a JSON merge patch: Set when the field is
+// present, Null when it is null, else Value holds it.
+type patchField[T any] struct {
+	Set, Null bool
+	Value     T
+}
+
+// UnmarshalJSON records that the field is present (encoding/json calls it
+// for null too).
+func (f *patchField[T]) UnmarshalJSON(b []byte) error {
+	f.Set = true
+	if string(b) == "null" {
+		f.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &f.Value)
+}
+
+// memberPatchRequest is the body of PATCH /v1/accounts/{id}/members/{user}.
+type memberPatchRequest struct {
+	Roles         patchField[[]string]          `json:"roles"`
+	VARoles       patchField[map[string]string] `json:"va_roles"`
+	Contact       patchField[string]            `json:"contact"`
+	Privileges    patchField[map[string]string] `json:"privileges"`
+	Justification patchField[string]            `json:"justification"`
+	ExpiresAt     patchField[string]            `json:"expires_at"`
+}
+
+func (r *memberPatchRequest) toEngine() (engine.MemberPatch, error) {
+	var p engine.MemberPatch
+	if r.Roles.Set {
+		roles := []string{}
+		if !r.Roles.Null && r.Roles.Value != nil {
+			roles = r.Roles.Value
+		}
+		p.Roles = &roles
+	}
+	if r.VARoles.Set {
+		for va := range r.VARoles.Value {
+			if err := checkID("va_roles", va); err != nil {
+				return engine.MemberPatch{}, err
+			}
+		}
+		vaRoles := r.VARoles.Value // nil when null: cleared
+		p.VARoles = &vaRoles
+	}
+	if r.Contact.Set {
+		p.Contact = &r.Contact.Value
+	}
+	if r.Privileges.Set {
+		privileges := r.Privileges.Value
+		p.Privileges = &privileges
+	}
+	if r.Justification.Set {
+		p.Justification = &r.Justification.Value
+	}
+	if r.ExpiresAt.Set {
+		p.SetExpiresAt = true
+		if !r.ExpiresAt.Null {
+			at, err := parseTime("expires_at", &r.ExpiresAt.Value)
+			if err != nil {
+				return engine.MemberPatch{}, err
+			}
+			p.ExpiresAt = at
+		}
+	}
+	return p, nil
 }

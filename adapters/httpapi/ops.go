@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	_ "embed"
+	"errors"
 	"net/http"
 	"runtime/debug"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 //go:embed openapi.yaml
@@ -22,9 +25,13 @@ func (s *Server) health(c *gin.Context) {
 func (s *Server) ready(c *gin.Context) {
 	if err := s.eng.Ready(c.Request.Context()); err != nil {
 		s.log.WarnContext(c.Request.Context(), "not ready", "error", err)
+		reason := err.Error()
+		if errors.Is(err, engine.ErrUnavailable) {
+			reason = "the store is unavailable (the log says why)" // its address and wording stay in the log
+		}
 		s.render(c, http.StatusServiceUnavailable, errorBody{Error: apiError{
 			Code:    codeUnavailable,
-			Message: "not ready: " + err.Error(),
+			Message: "not ready: " + reason,
 		}})
 		return
 	}

@@ -34,7 +34,7 @@ func TestReady(t *testing.T) {
 	require.NoError(t, store.Close())
 	rec = h.call(http.MethodGet, "/ready", "", nil)
 	e := requireError(t, rec, http.StatusServiceUnavailable, "unavailable")
-	assert.Contains(t, e.Error.Message, "not ready: store")
+	assert.Contains(t, e.Error.Message, "not ready: the store is unavailable")
 }
 
 func TestMetrics(t *testing.T) {

@@ -137,7 +137,8 @@ func (s *Server) status(c *gin.Context) {
 		body.Policy.LastErrorAt = &at
 	}
 	if st.StoreError != "" {
-		body.Store = "unavailable: " + st.StoreError
+		s.log.WarnContext(c.Request.Context(), "status: the store is unavailable", "error", st.StoreError)
+		body.Store = "unavailable (the log says why)"
 	}
 	s.renderOK(c, body)
 }

@@ -118,6 +118,7 @@ func (s *Server) routes() *gin.Engine {
 
 	v1.GET("/accounts/:id/members", s.listMembers)
 	v1.PUT("/accounts/:id/members/:user", s.putMember)
+	v1.PATCH("/accounts/:id/members/:user", s.patchMember)
 	v1.GET("/accounts/:id/members/:user", s.getMember)
 	v1.DELETE("/accounts/:id/members/:user", s.removeMember)
 

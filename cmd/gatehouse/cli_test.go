@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,17 +20,33 @@ func seededDir(t *testing.T) string {
 	dir := t.TempDir()
 	out, err := runGatehouse(t, "seed", "../../testdata/demo.json", "--data-dir", dir)
 	require.NoError(t, err, out)
-	assert.Equal(t, "seeded 5 accounts, 11 users, 9 members into the embedded store\n", out)
+	assert.Equal(t, "seeded 5 accounts, 11 users, 9 members into a new embedded store in "+dir+"\n", out)
 	return dir
 }
 
+// decideOut runs decide, which must answer, and checks that its exit
+// status says what the answer does (0 allow, 2 deny, 3 failed closed).
 func decideOut(t *testing.T, args ...string) decisionAnswer {
 	t.Helper()
 	out, err := runGatehouse(t, append([]string{"decide"}, args...)...)
-	require.NoError(t, err, out)
 	var ans decisionAnswer
-	require.NoError(t, json.Unmarshal([]byte(out), &ans), out)
+	require.NoError(t, json.Unmarshal([]byte(out), &ans), "decide must print an answer: %v\n%s", err, out)
+	assert.Equal(t, ans.exitStatus(), exitStatusOf(t, err), "exit status of %+v", ans)
 	return ans
+}
+
+// exitStatusOf is the status main exits with for err: 0, a *statusError's
+// code, else 1.
+func exitStatusOf(t *testing.T, err error) int {
+	t.Helper()
+	var se *statusError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &se):
+		return se.code
+	}
+	return exitError
 }
 
 // decide answers from local data, from flags or a JSON file (R1, R2, R7).
@@ -92,14 +109,15 @@ func TestFlagsReadTheEnvironment(t *testing.T) {
 	t.Setenv("GATEHOUSE_DATA_DIR", dir)
 	assert.True(t, decideOut(t, "--subject", "alice", "--action", "manage", "--account", "acme").Allow)
 
-	t.Setenv("GATEHOUSE_DATA_DIR", t.TempDir())
+	empty := filepath.Join(t.TempDir(), "no-store")
+	t.Setenv("GATEHOUSE_DATA_DIR", empty)
 	assert.True(t, decideOut(t, "--data-dir", dir, "--subject", "alice", "--action", "manage", "--account", "acme").Allow,
 		"the flag wins over the environment")
-	assert.False(t, decideOut(t, "--subject", "alice", "--action", "manage", "--account", "acme").Allow,
-		"an empty store from the environment knows no alice")
+	_, err := runGatehouse(t, "decide", "--subject", "alice", "--action", "manage", "--account", "acme")
+	require.ErrorContains(t, err, "--data-dir "+empty, "the directory from the environment holds no store")
 
 	t.Setenv("GATEHOUSE_STORE", "postgres")
-	_, err := runGatehouse(t, "serve")
+	_, err = runGatehouse(t, "serve")
 	require.ErrorContains(t, err, `--store must be embedded or redis, not "postgres"`)
 }
 

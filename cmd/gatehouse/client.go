@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,16 +80,73 @@ type apiError struct {
 	Code       string   `json:"code"`
 	Message    string   `json:"message"`
 	Violations []string `json:"violations"`
+	// Hint says what to do about it, for the person at the terminal.
+	Hint string `json:"-"`
 }
 
+// Error is the status and the server's message; several violations are
+// listed one a line rather than repeated after the message that joins them.
 func (e *apiError) Error() string {
 	msg := fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
-	for _, v := range e.Violations {
-		if v != e.Message {
+	if len(e.Violations) > 1 {
+		msg = fmt.Sprintf("%d %s:", e.Status, e.Code)
+		for _, v := range e.Violations {
 			msg += "\n  - " + v
 		}
 	}
+	if e.Hint != "" {
+		msg += "\n" + e.Hint
+	}
 	return msg
+}
+
+// mintHint is how to get a development token.
+const mintHint = "gatehouse token --sub NAME --jwt-hs256-secret-file PATH (the file of the server's secret)"
+
+// tokenHint explains a 401 answer: which flag or variable to set, and,
+// read from the token itself (its signature is the server's to check),
+// when it expired.
+func (c *apiClient) tokenHint(now time.Time) string {
+	if c.token == "" {
+		return "no API token was given: set --token or GATEHOUSE_TOKEN; mint a development one with " + mintHint
+	}
+	claims, ok := peekClaims(c.token)
+	mint := mintHint
+	if ok && claims.Sub != "" {
+		mint = strings.Replace(mintHint, "NAME", claims.Sub, 1)
+	}
+	if ok && claims.Exp != 0 {
+		exp := time.Unix(int64(claims.Exp), 0).UTC()
+		if !exp.After(now) {
+			return fmt.Sprintf("the API token of --token (or GATEHOUSE_TOKEN) expired at %s (%s ago): mint a new one with %s",
+				exp.Format(time.RFC3339), now.Sub(exp).Round(time.Second), mint)
+		}
+	}
+	return "the server refused the API token of --token (or GATEHOUSE_TOKEN): mint one it accepts with " + mint
+}
+
+// tokenClaims are the claims of a JWT that tokenHint reads.
+type tokenClaims struct {
+	Sub string  `json:"sub"`
+	Exp float64 `json:"exp"`
+}
+
+// peekClaims decodes the claims of a JWT without checking its signature:
+// only to explain a refusal, never to trust it.
+func peekClaims(token string) (tokenClaims, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return tokenClaims{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return tokenClaims{}, false
+	}
+	var claims tokenClaims
+	if json.Unmarshal(raw, &claims) != nil {
+		return tokenClaims{}, false
+	}
+	return claims, true
 }
 
 // do sends body (nil for none) as JSON and decodes a 2xx answer into out
@@ -117,7 +175,11 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("is gatehouse running at %s? %w", redactURL(c.base), scrubURLError(err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the method and URL again say nothing new, and the URL may carry credentials
+		}
+		return fmt.Errorf("no gatehouse answers at %s (--server or GATEHOUSE_SERVER): %w", redactURL(c.base), err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -129,9 +191,12 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 			Error apiError `json:"error"`
 		}
 		if json.Unmarshal(raw, &env) != nil || env.Error.Code == "" {
-			return &apiError{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(raw))}
+			env.Error = apiError{Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(raw))}
 		}
 		env.Error.Status = resp.StatusCode
+		if resp.StatusCode == http.StatusUnauthorized {
+			env.Error.Hint = c.tokenHint(time.Now())
+		}
 		return &env.Error
 	}
 	if out == nil || len(raw) == 0 {

@@ -215,7 +215,8 @@ func TestContextNumbersStayExactEndToEnd(t *testing.T) {
 	require.NoError(t, os.WriteFile(questionFile, []byte(question), 0o600))
 	remote := decideOut(t, "--file", questionFile, "--remote", "--server", srv.url)
 	check("decide --file --remote", remote.Allow, remote.Reasons, remote.DecisionID)
-	local := decideOut(t, "--file", questionFile, "--policy-dir", policyDir, "--data-dir", t.TempDir())
+	storeDir := seededDir(t)
+	local := decideOut(t, "--file", questionFile, "--policy-dir", policyDir, "--data-dir", storeDir)
 	assert.True(t, local.Allow, "decide --file: %v", local.Reasons)
 	assert.Equal(t, []string{echo}, local.Reasons)
 
@@ -224,7 +225,7 @@ func TestContextNumbersStayExactEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(ids), strings.Count(string(line), `"context":{"n":9007199254740993}`), "every log line holds the exact number:\n%s", line)
 
-	out, err := runGatehouse(t, "policy", "replay", "--log", logPath, "--policy-dir", policyDir, "--data-dir", t.TempDir())
+	out, err := runGatehouse(t, "policy", "replay", "--log", logPath, "--policy-dir", policyDir, "--data-dir", storeDir)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "replayed 5 of 5 logged decisions")
 	assert.Contains(t, out, "0 would flip", "a replay reads the number that was decided:\n%s", out)

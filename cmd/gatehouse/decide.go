@@ -32,6 +32,24 @@ type decisionAnswer struct {
 	DecisionID     string   `json:"decision_id"`
 	PolicyRevision string   `json:"policy_revision"`
 	Error          string   `json:"error,omitempty"`
+	// PolicySource says where the revision of a local decision came from:
+	// "built-in", the --policy-dir, or "store revision R by A" (the revision
+	// active in the store, activated by A).
+	// A server's answer does not carry it.
+	PolicySource string `json:"policy_source,omitempty"`
+}
+
+// exitStatus is the exit status of decide for ans (main.go): 0 allow, 2 a
+// deny of the policy, 3 a deny because deciding failed (ans.Error set).
+func (ans decisionAnswer) exitStatus() int {
+	switch {
+	case ans.Allow:
+		return exitOK
+	case ans.Error != "":
+		return exitFailClosed
+	default:
+		return exitDeny
+	}
 }
 
 func newDecideCommand(cfg *Config) *cobra.Command {
@@ -41,6 +59,22 @@ func newDecideCommand(cfg *Config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "decide",
 		Short: "Ask one decision, from flags or a JSON file, of local data or a running server",
+		Long: `Ask one decision and print it as JSON (the answer of POST /v1/decisions).
+
+Without --remote it reads the local store (--store, --data-dir, --redis-url),
+which must exist: it is never created. It decides with the policy revision
+active in that store (the one pushed with gatehouse policy push), or with the
+built-in policies when none was pushed, or with --policy-dir when given;
+policy_source in the answer says which. With --remote it asks the gatehouse
+at --server.
+
+Exit status, for scripts:
+  0  allow
+  2  deny: the policy refused
+  3  deny because deciding failed (the answer's error is timeout,
+     store_unavailable or policy_error): gatehouse fails closed
+  1  no decision: bad input, no store at --data-dir, server unreachable or
+     answering an error`,
 		Example: `  gatehouse decide --subject caroline --action impersonate.support --account tom-sawyer
   gatehouse decide --file question.json --remote --server http://127.0.0.1:8280
   gatehouse decide --subject alice --action view --account acme --explain`,
@@ -68,7 +102,7 @@ func newDecideCommand(cfg *Config) *cobra.Command {
 					return err
 				}
 			} else {
-				eng, store, err := openEngine(cmd.Context(), cfg)
+				eng, store, err := openReadingEngine(cmd.Context(), cfg, "ask a running gatehouse with --remote --server URL")
 				if err != nil {
 					return err
 				}
@@ -82,14 +116,22 @@ func newDecideCommand(cfg *Config) *cobra.Command {
 				} else {
 					d = eng.Decide(cmd.Context(), req)
 				}
-				ans = decisionAnswer{Allow: d.Allow, Reasons: d.Reasons, DecisionID: d.DecisionID, PolicyRevision: d.PolicyRevision, Error: d.Error}
+				ans = decisionAnswer{Allow: d.Allow, Reasons: d.Reasons, DecisionID: d.DecisionID, PolicyRevision: d.PolicyRevision,
+					Error: d.Error, PolicySource: eng.Policy().Source}
 			}
-			if err := printJSON(cmd.OutOrStdout(), ans); err != nil || !explain {
+			if err := printJSON(cmd.OutOrStdout(), ans); err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "\nrules that fired (file:line, rule) and the input and data they read:")
-			_, err := explanation.WriteTo(cmd.OutOrStdout())
-			return err
+			if explain {
+				fmt.Fprintln(cmd.OutOrStdout(), "\nrules that fired (file:line, rule) and the input and data they read:")
+				if _, err := explanation.WriteTo(cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			}
+			if code := ans.exitStatus(); code != exitOK {
+				return &statusError{code: code}
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()

@@ -9,7 +9,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// memberBody is the body of PUT /v1/accounts/{id}/members/{user}.
+// memberBody is the body of PUT /v1/accounts/{id}/members/{user}, a full
+// replacement (members set --replace).
 type memberBody struct {
 	Roles         []string          `json:"roles"`
 	VARoles       map[string]string `json:"va_roles,omitempty"`
@@ -52,26 +53,48 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 
 	var body memberBody
 	var vaRoles, privileges []string
+	var replace bool
 	set := &cobra.Command{
 		Use:   "set ACCOUNT USER",
-		Short: "Add a member, or change a member's access (R26, R30)",
+		Short: "Add a member, or change only the given parts of a member's access (R26, R30)",
+		Long: `Add USER to ACCOUNT, or change their access.
+
+By default only what the flags give changes (PATCH): a secondary contact
+given a new --role keeps their contact type and privileges. Each flag given
+replaces that part whole (--va-role and --privilege replace all the
+virtual-account roles or privileges); --role "", --contact "" and
+--expires-at "" clear theirs, and --va-role "" and --privilege "" clear
+all of them. A user who is not yet a member is added with the flags given.
+
+With --replace the membership becomes exactly what the flags say (PUT): a
+part without its flag is cleared.`,
 		Example: `  gatehouse members set acme carol --role account_user --justification "new buyer"
-  gatehouse members set northwind omar --contact secondary --privilege entitlements=view --justification "billing"`,
+  gatehouse members set northwind omar --contact secondary --privilege entitlements=view --justification "billing"
+  gatehouse members set northwind omar --role account_viewer          # omar stays a secondary contact
+  gatehouse members set acme carol --replace --role account_viewer    # carol keeps nothing else`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
-			if body.VARoles, err = parsePairs("va-role", vaRoles); err != nil {
+			if body.VARoles, err = parsePairs("va-role", nonEmpty(vaRoles)); err != nil {
 				return err
 			}
-			if body.Privileges, err = parsePairs("privilege", privileges); err != nil {
+			if body.Privileges, err = parsePairs("privilege", nonEmpty(privileges)); err != nil {
 				return err
 			}
-			if body.Roles == nil {
-				body.Roles = []string{}
+			patch := memberPatch(cmd.Flags().Changed, body)
+			method, send := "PATCH", any(patch)
+			if !replace && len(patch) == 0 {
+				return fmt.Errorf("nothing to change: give --role, --va-role, --contact, --privilege, --justification or --expires-at\nusage: %s", cmd.UseLine())
+			}
+			if replace {
+				if body.Roles == nil {
+					body.Roles = []string{}
+				}
+				method, send = "PUT", body
 			}
 			var m engine.Membership
 			path := "/v1/accounts/" + url.PathEscape(args[0]) + "/members/" + url.PathEscape(args[1])
-			if err := newAPIClient(cfg).do(cmd.Context(), "PUT", path, body, &m); err != nil {
+			if err := newAPIClient(cfg).do(cmd.Context(), method, path, send, &m); err != nil {
 				return err
 			}
 			if asJSON {
@@ -82,12 +105,13 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 		},
 	}
 	f := set.Flags()
-	f.StringSliceVar(&body.Roles, "role", nil, "account role (repeatable): account_admin, account_user, account_viewer, ...")
-	f.StringArrayVar(&vaRoles, "va-role", nil, "virtual-account role as VA=ROLE (repeatable)")
-	f.StringVar(&body.Contact, "contact", "", "contact type: primary, secondary or none (the same as not giving it)")
-	f.StringArrayVar(&privileges, "privilege", nil, "application privilege as APP=LEVEL (repeatable)")
+	f.StringSliceVar(&body.Roles, "role", nil, `account role (repeatable): account_admin, account_user, account_viewer, ...; "" clears`)
+	f.StringArrayVar(&vaRoles, "va-role", nil, `virtual-account role as VA=ROLE (repeatable); "" clears them all`)
+	f.StringVar(&body.Contact, "contact", "", `contact type: primary, secondary or none; "" clears it`)
+	f.StringArrayVar(&privileges, "privilege", nil, `application privilege as APP=LEVEL (repeatable); "" clears them all`)
 	f.StringVar(&body.Justification, "justification", "", "business justification (required for a direct add, R26)")
-	f.StringVar(&body.ExpiresAt, "expires-at", "", "RFC 3339 time at which the membership ends")
+	f.StringVar(&body.ExpiresAt, "expires-at", "", `RFC 3339 time at which the membership ends; "" clears it`)
+	f.BoolVar(&replace, "replace", false, "replace the whole membership with what the flags say (PUT): parts without a flag are cleared")
 
 	remove := &cobra.Command{
 		Use:   "remove ACCOUNT USER",
@@ -109,3 +133,53 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 }
 
 func joinComma(ss []string) string { return strings.Join(ss, ",") }
+
+// memberPatch is the JSON merge patch (PATCH .../members/{user}) of the
+// flags given: a flag not given is left out, so that its part is kept; an
+// empty --contact or --expires-at is null, clearing it.
+func memberPatch(given func(flag string) bool, b memberBody) map[string]any {
+	patch := map[string]any{}
+	orNull := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	if given("role") {
+		patch["roles"] = nonNilSlice(b.Roles)
+	}
+	if given("va-role") {
+		patch["va_roles"] = b.VARoles
+	}
+	if given("contact") {
+		patch["contact"] = orNull(b.Contact)
+	}
+	if given("privilege") {
+		patch["privileges"] = b.Privileges
+	}
+	if given("justification") {
+		patch["justification"] = b.Justification
+	}
+	if given("expires-at") {
+		patch["expires_at"] = orNull(b.ExpiresAt)
+	}
+	return patch
+}
+
+// nonEmpty drops empty values: --va-role "" asks to clear, not for a pair.
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func nonNilSlice(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}

@@ -18,15 +18,20 @@ func newPolicyReplayCommand(cfg *Config) *cobra.Command {
 		Use:   "replay --log FILE --policy-dir NEW",
 		Short: "Re-decide logged decisions with a candidate policy and list those that would flip",
 		Long: `Read a decision log (the JSON lines of --decision-log), re-decide every
-logged decision with the candidate policy of --policy-dir (the built-in
-policies without it) against the configured store as it is now, and print
+logged decision with the candidate policy of --policy-dir against the
+configured store as it is now (which must exist: it is never created), and print
 each decision whose allow would flip, with the logged reasons and the
 candidate's, then a summary.
 
 The store is read as it is now: memberships granted or removed and expiries
 passed since a decision was logged flip it too. Entries whose subject,
 action, resource or context were masked cannot be replayed; they are counted
-as skipped. The exit status is 0 whether or not decisions flip (non-zero only
+as skipped.
+
+Without --policy-dir the candidate is the policy revision active in the store
+(the one pushed last with gatehouse policy push), or the built-in policies
+when none was pushed; the summary names the revision and where it came from.
+The exit status is 0 whether or not decisions flip (non-zero only
 when the replay itself fails): read the summary, or grep for "flip".`,
 		Example: "  gatehouse policy replay --log decisions.log --policy-dir ./candidate --store redis",
 		Args:    cobra.NoArgs,
@@ -39,23 +44,12 @@ when the replay itself fails): read the summary, or grep for "flip".`,
 				return err
 			}
 			ctx := cmd.Context()
-			files, source, err := readPolicyDir(cfg.PolicyDir)
-			if err != nil {
-				return err
-			}
-			candidate, err := engine.CompilePolicy(ctx, files, source)
-			if err != nil {
-				return err
-			}
-			store, err := openStore(cfg)
+			eng, store, err := openReadingEngine(ctx, cfg, "replay against the store of the gatehouse that logged the decisions (--store redis --redis-url for Redis)")
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			eng, err := engine.New(store, candidate)
-			if err != nil {
-				return err
-			}
+			candidate := eng.Policy()
 			var logged []engine.LoggedDecision
 			for _, e := range entries {
 				if e.Replayable() {

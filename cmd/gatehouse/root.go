@@ -32,12 +32,64 @@ func newRootCommand() *cobra.Command {
 		newTokenCommand(cfg),
 		newVersionCommand(),
 	)
+	explainArgs(root)
 	help := root.HelpFunc()
 	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
 		help(cmd, args)
 		writeEnvHelp(cmd.OutOrStdout(), cmd)
 	})
 	return root
+}
+
+// explainArgs makes every command's argument errors name the arguments
+// missing or extra and show the usage line, instead of cobra's "accepts 2
+// arg(s), received 1". The names come from the command's Use, e.g.
+// "set ACCOUNT USER" or "push [DIR]".
+func explainArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return argsError(c, args)
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		explainArgs(sub)
+	}
+}
+
+// argsError says what is wrong with args given to cmd, and how to call it.
+func argsError(cmd *cobra.Command, args []string) error {
+	var required, optional []string
+	for _, word := range strings.Fields(cmd.Use)[1:] {
+		if strings.HasPrefix(word, "-") {
+			break // flags and their values follow: --log FILE
+		}
+		if strings.HasPrefix(word, "[") {
+			optional = append(optional, strings.Trim(word, "[].")) // [DIR], [ARG...]
+		} else {
+			required = append(required, word)
+		}
+	}
+	usage := fmt.Sprintf("usage: %s (see %s --help)", cmd.UseLine(), cmd.CommandPath())
+	switch {
+	case len(args) < len(required):
+		missing := required[len(args):]
+		what := "argument"
+		if len(missing) > 1 {
+			what = "arguments"
+		}
+		return fmt.Errorf("missing %s %s\n%s", what, strings.Join(missing, " "), usage)
+	case len(required)+len(optional) == 0:
+		if cmd.HasSubCommands() {
+			return fmt.Errorf("unknown command %q for %s\n%s", args[0], cmd.CommandPath(), usage)
+		}
+		return fmt.Errorf("%s takes no arguments, but got %q\n%s", cmd.CommandPath(), strings.Join(args, " "), usage)
+	default:
+		extra := args[min(len(args), len(required)+len(optional)):]
+		return fmt.Errorf("unexpected argument %q\n%s", strings.Join(extra, " "), usage)
+	}
 }
 
 // envAnnotation marks a configuration flag: one that reads its

@@ -30,7 +30,7 @@ func newSeedCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			eng, store, err := openEngine(ctx, cfg, engine.WithSystemAdmins(seedActor))
+			eng, store, created, err := openEngine(ctx, cfg, engine.WithSystemAdmins(seedActor))
 			if err != nil {
 				return err
 			}
@@ -50,8 +50,12 @@ func newSeedCommand(cfg *Config) *cobra.Command {
 					return fmt.Errorf("member %s of %s: %w", m.User, m.Account, err)
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "seeded %d accounts, %d users, %d members into the %s store\n",
-				len(seed.Accounts), len(seed.Users), len(seed.Members), cfg.Store)
+			where := "the " + cfg.Store + " store"
+			if created {
+				where = "a new embedded store in " + cfg.DataDir
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "seeded %d accounts, %d users, %d members into %s\n",
+				len(seed.Accounts), len(seed.Users), len(seed.Members), where)
 			return nil
 		},
 	}

@@ -90,9 +90,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	raw, err := openStore(cfg)
+	raw, created, err := openStore(cfg)
 	if err != nil {
 		return err
+	}
+	if created {
+		log.Info("created a new, empty embedded store", "data_dir", cfg.DataDir)
 	}
 	store := storemetrics.Wrap(raw, reg)
 	defer store.Close()

@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/adapters/embedded"
 	redisstore "github.com/gatehouse/gatehouse/adapters/redis"
@@ -12,16 +17,27 @@ import (
 	"github.com/gatehouse/gatehouse/policies"
 )
 
-// openStore opens the store the configuration names.
-func openStore(cfg *Config) (engine.Store, error) {
+// openStore opens the store the configuration names, creating the embedded
+// one when --data-dir holds none: for the commands meant to create a store
+// (serve, seed). created reports that it did.
+func openStore(cfg *Config) (store engine.Store, created bool, err error) {
 	switch cfg.Store {
 	case "embedded":
-		return embedded.Open(cfg.DataDir)
+		_, statErr := os.Stat(filepath.Join(cfg.DataDir, embedded.FileName))
+		s, err := embedded.Open(cfg.DataDir)
+		if err != nil {
+			return nil, false, err
+		}
+		return s, errors.Is(statErr, fs.ErrNotExist), nil
 	case "redis":
-		return redisstore.Open(cfg.RedisURL,
+		// go-redis prints its pool's dial failures to stderr on its own;
+		// gatehouse reports the store's state itself (in its words, R45).
+		goredis.SetLogger(debugLogger{slog.Default()})
+		s, err := redisstore.Open(cfg.RedisURL,
 			redisstore.WithReadTimeout(cfg.StoreReadTimeout), redisstore.WithWriteTimeout(cfg.StoreWriteTimeout))
+		return s, false, err
 	default:
-		return nil, fmt.Errorf("--store must be embedded or redis, not %q", cfg.Store)
+		return nil, false, fmt.Errorf("--store must be embedded or redis, not %q", cfg.Store)
 	}
 }
 
@@ -32,6 +48,39 @@ func storeTimeouts(cfg *Config) []engine.Option {
 		engine.WithCommandTimeout(cfg.StoreWriteTimeout),
 		engine.WithReadyTimeout(cfg.StoreReadTimeout),
 	}
+}
+
+// debugLogger passes go-redis's own log lines to slog at debug level.
+type debugLogger struct{ log *slog.Logger }
+
+func (l debugLogger) Printf(ctx context.Context, format string, args ...any) {
+	l.log.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, args...))
+}
+
+// openExistingStore opens the store the configuration names for a command
+// that only reads it (decide, policy replay): an embedded store that does
+// not exist is an error naming --data-dir, never created empty, since an
+// empty store would answer every question wrongly ("unknown subject").
+// elsewhere says what to do instead, e.g. "ask a running gatehouse with
+// --remote --server URL".
+func openExistingStore(cfg *Config, elsewhere string) (engine.Store, error) {
+	if cfg.Store == "embedded" {
+		path := filepath.Join(cfg.DataDir, embedded.FileName)
+		switch _, err := os.Stat(path); {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("--data-dir %s (or GATEHOUSE_DATA_DIR) holds no gatehouse store (%s does not exist): "+
+				"give the directory that gatehouse serve or seed uses, or %s", cfg.DataDir, path, elsewhere)
+		case err != nil:
+			return nil, fmt.Errorf("--data-dir %s: %w", cfg.DataDir, err)
+		}
+		s, err := embedded.Open(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("--data-dir %s: %w: %s", cfg.DataDir, err, elsewhere)
+		}
+		return s, nil
+	}
+	s, _, err := openStore(cfg)
+	return s, err
 }
 
 // policyFiles reads the policy files: --policy-dir when given, else the
@@ -54,19 +103,48 @@ func loadPolicy(ctx context.Context, cfg *Config) (*engine.Policy, error) {
 	return engine.CompilePolicy(ctx, files, source)
 }
 
-// openEngine opens the store and the policy and returns an engine over them;
-// close the store when done.
-func openEngine(ctx context.Context, cfg *Config, opts ...engine.Option) (*engine.Engine, engine.Store, error) {
+// openEngine opens the store, creating it when needed, and the policy and
+// returns an engine over them; close the store when done. created reports
+// that the store was created.
+func openEngine(ctx context.Context, cfg *Config, opts ...engine.Option) (*engine.Engine, engine.Store, bool, error) {
+	p, err := loadPolicy(ctx, cfg)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	store, created, err := openStore(cfg)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	opts = append(append([]engine.Option{engine.WithLogger(slog.Default())}, storeTimeouts(cfg)...), opts...)
+	eng, err := engine.New(store, p, opts...)
+	if err != nil {
+		store.Close()
+		return nil, nil, false, err
+	}
+	return eng, store, created, nil
+}
+
+// openReadingEngine opens an existing store (openExistingStore) and returns
+// an engine over it that decides as the store's replicas do: with
+// --policy-dir when given, else with the policy revision active in the
+// store, else (no revision was ever pushed) the built-in policies. Close
+// the store when done; eng.Policy() says which revision it is.
+func openReadingEngine(ctx context.Context, cfg *Config, elsewhere string, opts ...engine.Option) (*engine.Engine, engine.Store, error) {
 	p, err := loadPolicy(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(cfg)
+	store, err := openExistingStore(cfg, elsewhere)
 	if err != nil {
 		return nil, nil, err
 	}
 	opts = append(append([]engine.Option{engine.WithLogger(slog.Default())}, storeTimeouts(cfg)...), opts...)
 	eng, err := engine.New(store, p, opts...)
+	if err == nil && cfg.PolicyDir == "" {
+		if err = eng.SyncPolicy(ctx); err != nil {
+			err = fmt.Errorf("load the policy revision active in the store (give --policy-dir to decide with a directory instead): %w", err)
+		}
+	}
 	if err != nil {
 		store.Close()
 		return nil, nil, err
