@@ -66,7 +66,8 @@ func TestUpdateMemberKeepsWhatItIsNotGiven(t *testing.T) {
 		// Bad input names the field and changes nothing (R44).
 		bad := []string{"not a role"}
 		_, err = w.e.UpdateMember(w.ctx, "alice", "acme", "carol", engine.MemberPatch{Roles: &bad})
-		require.ErrorIs(t, err, engine.ErrInvalid)
+		var ve *engine.ViolationError
+		require.ErrorAs(t, err, &ve, "an unknown role is refused by the policy's data (R1)")
 		assert.ErrorContains(t, err, "roles[0]")
 
 		assert.Equal(t, []string{
