@@ -61,7 +61,7 @@ func (s *Store) readStream(ctx context.Context, key, after string, limit int, or
 	if after != "" {
 		ms, seq, ok := parseStreamID(after)
 		if !ok {
-			return nil, engine.Invalid("after", "%q is not a cursor this store returned", after)
+			return nil, engine.Invalid("after", "%q is not a cursor this API returned", after)
 		}
 		// Redis refuses an exclusive bound past the ends of the id space;
 		// nothing lies beyond them.

@@ -96,19 +96,24 @@ func writeTable(w io.Writer, cols []column, rows [][]string) error {
 
 	var buf bytes.Buffer
 	for _, line := range cells {
-		var b strings.Builder
-		for i, cell := range line {
-			cell = truncate(cell, widths[i])
-			b.WriteString(cell)
-			if i < len(line)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+columnGap))
-			}
-		}
-		buf.WriteString(strings.TrimRight(b.String(), " "))
-		buf.WriteByte('\n')
+		buf.WriteString(formatRow(line, widths))
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// formatRow lays out one row of cells in columns of widths, cutting a
+// longer cell with an ellipsis, and ends it with a newline.
+func formatRow(cells []string, widths []int) string {
+	var b strings.Builder
+	for i, cell := range cells {
+		cell = truncate(cleanCell(cell), widths[i])
+		b.WriteString(cell)
+		if i < len(cells)-1 {
+			b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+columnGap))
+		}
+	}
+	return strings.TrimRight(b.String(), " ") + "\n"
 }
 
 // fitWidths narrows widths until the columns and their gaps fit in limit.
