@@ -38,7 +38,7 @@ func TestDirectoryIsForSystemAdmins(t *testing.T) {
 		assert.Equal(t, []string{engine.ActionUserCreated, engine.ActionUserUpdated}, auditActions(last))
 		assert.Contains(t, string(last[1].Before), "zoe@example.com")
 		assert.Contains(t, string(last[1].After), "zoe@acme.example")
-		_, err = w.e.ListAudit(w.ctx, "alice", engine.DirectoryAccount, "", 10)
+		_, err = w.e.ListAudit(w.ctx, "alice", engine.DirectoryAccount, "", 10, engine.Ascending)
 		require.ErrorIs(t, err, engine.ErrForbidden)
 
 		// R43: who reads a user record.

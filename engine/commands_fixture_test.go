@@ -170,7 +170,7 @@ func (w *world) acme(settings map[string]any) {
 // audit lists an account's whole audit trail as the system administrator.
 func (w *world) audit(account string) []engine.AuditRecord {
 	w.t.Helper()
-	recs, err := w.e.ListAudit(w.ctx, sysAdmin, account, "", engine.MaxListLimit)
+	recs, err := w.e.ListAudit(w.ctx, sysAdmin, account, "", engine.MaxListLimit, engine.Ascending)
 	require.NoError(w.t, err)
 	return recs
 }
@@ -178,7 +178,7 @@ func (w *world) audit(account string) []engine.AuditRecord {
 // events lists every event as the system administrator.
 func (w *world) events() []engine.Event {
 	w.t.Helper()
-	evs, err := w.e.ListEvents(w.ctx, sysAdmin, "", engine.MaxListLimit)
+	evs, err := w.e.ListEvents(w.ctx, sysAdmin, "", engine.MaxListLimit, engine.Ascending)
 	require.NoError(w.t, err)
 	return evs
 }

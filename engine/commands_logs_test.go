@@ -18,14 +18,14 @@ type eventReads struct {
 	all, forRecipient atomic.Int64
 }
 
-func (s *eventReads) ListEvents(ctx context.Context, after string, limit int) ([]engine.Event, error) {
+func (s *eventReads) ListEvents(ctx context.Context, after string, limit int, order engine.Order) ([]engine.Event, error) {
 	s.all.Add(1)
-	return s.Store.ListEvents(ctx, after, limit)
+	return s.Store.ListEvents(ctx, after, limit, order)
 }
 
-func (s *eventReads) ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]engine.Event, error) {
+func (s *eventReads) ListEventsFor(ctx context.Context, recipient, after string, limit int, order engine.Order) ([]engine.Event, error) {
 	s.forRecipient.Add(1)
-	return s.Store.ListEventsFor(ctx, recipient, after, limit)
+	return s.Store.ListEventsFor(ctx, recipient, after, limit, order)
 }
 
 // R42, R43: a user's event listing reads the store's index of the events
@@ -60,13 +60,13 @@ func TestListEventsReadsOnlyTheUsersEvents(t *testing.T) {
 			}
 			require.Len(t, mine, 3)
 
-			got, err := e.ListEvents(ctx, "dana", "", 0)
+			got, err := e.ListEvents(ctx, "dana", "", 0, engine.Ascending)
 			require.NoError(t, err)
 			assert.Equal(t, mine, eventIDs(got))
 			assert.Equal(t, int64(1), store.forRecipient.Load(), "one indexed read")
 			assert.Zero(t, store.all.Load(), "the global log is not read")
 
-			all, err := e.ListEvents(ctx, sysAdmin, "", engine.MaxListLimit)
+			all, err := e.ListEvents(ctx, sysAdmin, "", engine.MaxListLimit, engine.Ascending)
 			require.NoError(t, err)
 			require.Len(t, all, batches*perBatch+len(mine))
 			cursors := map[string]string{}
@@ -77,7 +77,7 @@ func TestListEventsReadsOnlyTheUsersEvents(t *testing.T) {
 				assert.Equal(t, cursors[ev.ID], ev.Cursor, "cursor of %s", ev.ID)
 			}
 
-			next, err := e.ListEvents(ctx, "dana", got[0].Cursor, 1)
+			next, err := e.ListEvents(ctx, "dana", got[0].Cursor, 1, engine.Ascending)
 			require.NoError(t, err)
 			assert.Equal(t, mine[1:2], eventIDs(next))
 		})

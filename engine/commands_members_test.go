@@ -204,7 +204,10 @@ func TestAccountDataStaysInItsAccount(t *testing.T) {
 			{"list_members", func(a, acc string) error { _, err := w.e.ListMembers(w.ctx, a, acc); return err }},
 			{"get_member", func(a, acc string) error { _, err := w.e.GetMember(w.ctx, a, acc, "alice"); return err }},
 			{"get_account", func(a, acc string) error { _, err := w.e.GetAccount(w.ctx, a, acc); return err }},
-			{"list_audit", func(a, acc string) error { _, err := w.e.ListAudit(w.ctx, a, acc, "", 10); return err }},
+			{"list_audit", func(a, acc string) error {
+				_, err := w.e.ListAudit(w.ctx, a, acc, "", 10, engine.Ascending)
+				return err
+			}},
 			{"list_requests", func(a, acc string) error {
 				_, err := w.e.ListRequests(w.ctx, a, engine.RequestFilter{Account: acc})
 				return err
@@ -224,11 +227,11 @@ func TestAccountDataStaysInItsAccount(t *testing.T) {
 		members, err := w.e.ListMembers(w.ctx, "vera", "acme")
 		require.NoError(t, err)
 		assert.Len(t, members, 3)
-		_, err = w.e.ListAudit(w.ctx, "vera", "acme", "", 10)
+		_, err = w.e.ListAudit(w.ctx, "vera", "acme", "", 10, engine.Ascending)
 		require.ErrorIs(t, err, engine.ErrForbidden)
 
 		// Events go to the people they are addressed to.
-		evs, err := w.e.ListEvents(w.ctx, "vera", "", 100)
+		evs, err := w.e.ListEvents(w.ctx, "vera", "", 100, engine.Ascending)
 		require.NoError(t, err)
 		require.NotEmpty(t, evs)
 		for _, ev := range evs {

@@ -58,13 +58,15 @@ type Store interface {
 	// or before now, so that the engine can record and announce them (R38, R42).
 	DueExpiries(ctx context.Context, now time.Time, limit int) ([]Expiry, error)
 
-	// ListAudit lists an account's audit trail, oldest first, after cursor.
-	ListAudit(ctx context.Context, account, after string, limit int) ([]AuditRecord, error)
-	// ListEvents lists all events, oldest first, after cursor.
-	ListEvents(ctx context.Context, after string, limit int) ([]Event, error)
-	// ListEventsFor lists the events addressed to recipient (Event.To), oldest first, after cursor.
+	// ListAudit lists an account's audit trail after cursor, oldest first
+	// (Ascending) or newest first (Descending). The cursor is exclusive and
+	// "after" follows the order: in Descending, the records older than it.
+	ListAudit(ctx context.Context, account, after string, limit int, order Order) ([]AuditRecord, error)
+	// ListEvents lists all events after cursor in order, as ListAudit.
+	ListEvents(ctx context.Context, after string, limit int, order Order) ([]Event, error)
+	// ListEventsFor lists the events addressed to recipient (Event.To) after cursor in order.
 	// Cursors are the same as ListEvents's: an event has one cursor in both listings.
-	ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]Event, error)
+	ListEventsFor(ctx context.Context, recipient, after string, limit int, order Order) ([]Event, error)
 
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error

@@ -54,7 +54,7 @@ func parseCursor(cursor string) (uint64, error) {
 	}
 	seq, err := strconv.ParseUint(cursor, 10, 64)
 	if err != nil {
-		return 0, engine.Invalid("after", "%q is not a cursor this store returned", cursor)
+		return 0, engine.Invalid("after", "%q is not a cursor this API returned", cursor)
 	}
 	return seq, nil
 }

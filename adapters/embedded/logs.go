@@ -12,11 +12,12 @@ import (
 	"github.com/gatehouse/gatehouse/engine"
 )
 
-// ListAudit lists the account's audit records oldest first, starting after
-// the cursor ("" is the start), at most limit when limit is positive.
-func (s *Store) ListAudit(ctx context.Context, account, after string, limit int) ([]engine.AuditRecord, error) {
+// ListAudit lists the account's audit records oldest first (newest first
+// when order is engine.Descending), starting after the cursor in that order
+// ("" is the start of the listing), at most limit when limit is positive.
+func (s *Store) ListAudit(ctx context.Context, account, after string, limit int, order engine.Order) ([]engine.AuditRecord, error) {
 	var out []engine.AuditRecord
-	err := s.listLog(ctx, bucketAudit, compoundKey(account), after, limit, func(_ *bolt.Tx, cursor string, k, v []byte) error {
+	err := s.listLog(ctx, bucketAudit, compoundKey(account), after, limit, order, func(_ *bolt.Tx, cursor string, k, v []byte) error {
 		var rec engine.AuditRecord
 		if err := decode(k, v, &rec); err != nil {
 			return err
@@ -28,11 +29,12 @@ func (s *Store) ListAudit(ctx context.Context, account, after string, limit int)
 	return out, err
 }
 
-// ListEvents lists all events oldest first, starting after the cursor ("" is
-// the start), at most limit when limit is positive.
-func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engine.Event, error) {
+// ListEvents lists all events oldest first (newest first when order is
+// engine.Descending), starting after the cursor in that order ("" is the
+// start of the listing), at most limit when limit is positive.
+func (s *Store) ListEvents(ctx context.Context, after string, limit int, order engine.Order) ([]engine.Event, error) {
 	var out []engine.Event
-	err := s.listLog(ctx, bucketEvents, nil, after, limit, func(_ *bolt.Tx, cursor string, k, v []byte) error {
+	err := s.listLog(ctx, bucketEvents, nil, after, limit, order, func(_ *bolt.Tx, cursor string, k, v []byte) error {
 		var ev engine.Event
 		if err := decode(k, v, &ev); err != nil {
 			return err
@@ -44,14 +46,15 @@ func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engi
 	return out, err
 }
 
-// ListEventsFor lists the events addressed to recipient oldest first,
-// starting after the cursor ("" is the start), at most limit when limit is
+// ListEventsFor lists the events addressed to recipient oldest first (newest
+// first when order is engine.Descending), starting after the cursor in that
+// order ("" is the start of the listing), at most limit when limit is
 // positive. It walks the recipient's prefix of events_by_recipient, so its
 // cost does not grow with the events addressed to others.
-func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]engine.Event, error) {
+func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limit int, order engine.Order) ([]engine.Event, error) {
 	var out []engine.Event
 	prefix := compoundKey(recipient)
-	err := s.listLog(ctx, bucketEventsTo, prefix, after, limit, func(tx *bolt.Tx, cursor string, k, _ []byte) error {
+	err := s.listLog(ctx, bucketEventsTo, prefix, after, limit, order, func(tx *bolt.Tx, cursor string, k, _ []byte) error {
 		key := k[len(prefix):]
 		var ev engine.Event
 		found, err := getJSON(tx.Bucket(bucketEvents), key, &ev)
@@ -69,20 +72,38 @@ func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limi
 }
 
 // listLog walks the keys prefix + sequence number of bucket from the one
-// after the cursor, calling fn with the transaction, each record and its
-// cursor.
-func (s *Store) listLog(ctx context.Context, bucket, prefix []byte, after string, limit int, fn func(tx *bolt.Tx, cursor string, k, v []byte) error) error {
+// after the cursor in the listing's order (ascending sequence numbers, or
+// descending for engine.Descending), calling fn with the transaction, each
+// record and its cursor. The cursor is exclusive in both directions.
+func (s *Store) listLog(ctx context.Context, bucket, prefix []byte, after string, limit int, order engine.Order, fn func(tx *bolt.Tx, cursor string, k, v []byte) error) error {
 	seq, err := parseCursor(after)
 	if err != nil {
 		return err
 	}
-	if seq == math.MaxUint64 {
-		return nil
+	desc := order == engine.Descending
+	if !desc && seq == math.MaxUint64 || desc && after != "" && seq == 0 {
+		return nil // nothing follows the last (or precedes the first) sequence number
 	}
 	return s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
-		n := 0
-		for k, v := c.Seek(join(prefix, seqKey(seq+1))); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var k, v []byte
+		next := c.Next
+		switch {
+		case !desc:
+			k, v = c.Seek(join(prefix, seqKey(seq+1)))
+		case after == "":
+			k, v = lastWithPrefix(c, prefix)
+			next = c.Prev
+		default:
+			// The first key before prefix+seq: Seek lands on or past it.
+			if k, v = c.Seek(join(prefix, seqKey(seq))); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+			next = c.Prev
+		}
+		for n := 0; k != nil && bytes.HasPrefix(k, prefix); k, v = next() {
 			if limit > 0 && n == limit {
 				break
 			}

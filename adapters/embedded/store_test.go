@@ -56,14 +56,14 @@ func TestStoreIsDurable(t *testing.T) {
 	assert.Equal(t, uint64(1), state.Version)
 	require.Len(t, state.Members, 1)
 	assert.Equal(t, []string{"account_admin"}, state.Members[0].Roles)
-	audit, err := reopened.ListAudit(t.Context(), "acme", "", 0)
+	audit, err := reopened.ListAudit(t.Context(), "acme", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	require.Len(t, audit, 1)
 	assert.Equal(t, "au-1", audit[0].ID)
 
 	t.Run("sequences continue after reopening", func(t *testing.T) {
 		require.NoError(t, reopened.Commit(t.Context(), engine.Change{Events: []engine.Event{{ID: "ev-2", Type: "user.added"}}}))
-		events, err := reopened.ListEvents(t.Context(), "", 0)
+		events, err := reopened.ListEvents(t.Context(), "", 0, engine.Ascending)
 		require.NoError(t, err)
 		require.Len(t, events, 2)
 		assert.Equal(t, "ev-2", events[1].ID)
@@ -145,8 +145,8 @@ func TestCommitRefusesRecordsWithoutKeys(t *testing.T) {
 // invalid input, not a silent restart.
 func TestListsRefuseForeignCursors(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	_, err := s.ListAudit(t.Context(), "acme", "not-a-cursor", 10)
+	_, err := s.ListAudit(t.Context(), "acme", "not-a-cursor", 10, engine.Ascending)
 	require.ErrorIs(t, err, engine.ErrInvalid)
-	_, err = s.ListEvents(t.Context(), "-1", 10)
+	_, err = s.ListEvents(t.Context(), "-1", 10, engine.Ascending)
 	require.ErrorIs(t, err, engine.ErrInvalid)
 }

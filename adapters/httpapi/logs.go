@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatehouse/gatehouse/engine"
 )
 
-// listAudit answers GET /v1/audit?account=&limit=&after=: the account's
-// audit trail, oldest first (R41).
+// listAudit answers GET /v1/audit?account=&limit=&after=&order=: the
+// account's audit trail, oldest first, or newest first with order=desc
+// (R41). Next pages in the same order.
 func (s *Server) listAudit(c *gin.Context) {
-	if err := checkQuery(c, "account", "limit", "after"); err != nil {
+	if err := checkQuery(c, "account", "limit", "after", "order"); err != nil {
 		s.renderError(c, err)
 		return
 	}
@@ -16,12 +19,12 @@ func (s *Server) listAudit(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
-	limit, after, err := page(c)
+	limit, after, order, err := page(c)
 	if err != nil {
 		s.renderError(c, err)
 		return
 	}
-	rs, err := s.eng.ListAudit(c.Request.Context(), actor(c), account, after, limit)
+	rs, err := s.eng.ListAudit(c.Request.Context(), actor(c), account, after, limit, order)
 	if err != nil {
 		s.renderError(c, err)
 		return
@@ -32,18 +35,19 @@ func (s *Server) listAudit(c *gin.Context) {
 	})
 }
 
-// listEvents answers GET /v1/events?after=&limit=: events, oldest first (R42).
+// listEvents answers GET /v1/events?after=&limit=&order=: the caller's
+// events, oldest first, or newest first with order=desc (R42).
 func (s *Server) listEvents(c *gin.Context) {
-	if err := checkQuery(c, "limit", "after"); err != nil {
+	if err := checkQuery(c, "limit", "after", "order"); err != nil {
 		s.renderError(c, err)
 		return
 	}
-	limit, after, err := page(c)
+	limit, after, order, err := page(c)
 	if err != nil {
 		s.renderError(c, err)
 		return
 	}
-	es, err := s.eng.ListEvents(c.Request.Context(), actor(c), after, limit)
+	es, err := s.eng.ListEvents(c.Request.Context(), actor(c), after, limit, order)
 	if err != nil {
 		s.renderError(c, err)
 		return
@@ -54,11 +58,15 @@ func (s *Server) listEvents(c *gin.Context) {
 	})
 }
 
-// page reads the limit and after parameters of a listing.
-func page(c *gin.Context) (limit int, after string, err error) {
+// page reads the limit, after and order parameters of a log listing: order
+// is asc (oldest first, the default) or desc (newest first).
+func page(c *gin.Context) (limit int, after string, order engine.Order, err error) {
 	if limit, err = queryLimit(c); err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
-	after, err = queryCursor(c)
-	return limit, after, err
+	if after, err = queryCursor(c); err != nil {
+		return 0, "", "", err
+	}
+	order, err = engine.ParseOrder(c.Query("order"))
+	return limit, after, order, err
 }

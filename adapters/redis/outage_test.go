@@ -81,15 +81,15 @@ func storeCalls(change engine.Change) []storeCall {
 			return err
 		}),
 		read("ListAudit", func(ctx context.Context, s *redisstore.Store) error {
-			_, err := s.ListAudit(ctx, "acme", "", 10)
+			_, err := s.ListAudit(ctx, "acme", "", 10, engine.Ascending)
 			return err
 		}),
 		read("ListEvents", func(ctx context.Context, s *redisstore.Store) error {
-			_, err := s.ListEvents(ctx, "", 10)
+			_, err := s.ListEvents(ctx, "", 10, engine.Ascending)
 			return err
 		}),
 		read("ListEventsFor", func(ctx context.Context, s *redisstore.Store) error {
-			_, err := s.ListEventsFor(ctx, "u", "", 10)
+			_, err := s.ListEventsFor(ctx, "u", "", 10, engine.Ascending)
 			return err
 		}),
 		write("SavePolicy", func(ctx context.Context, s *redisstore.Store) error {

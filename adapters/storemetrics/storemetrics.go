@@ -168,25 +168,25 @@ func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([]en
 }
 
 // ListAudit implements engine.Store.
-func (s *Store) ListAudit(ctx context.Context, account, after string, limit int) ([]engine.AuditRecord, error) {
+func (s *Store) ListAudit(ctx context.Context, account, after string, limit int, order engine.Order) ([]engine.AuditRecord, error) {
 	start := time.Now()
-	v, err := s.next.ListAudit(ctx, account, after, limit)
+	v, err := s.next.ListAudit(ctx, account, after, limit, order)
 	s.observe("list_audit", start, err)
 	return v, err
 }
 
 // ListEvents implements engine.Store.
-func (s *Store) ListEvents(ctx context.Context, after string, limit int) ([]engine.Event, error) {
+func (s *Store) ListEvents(ctx context.Context, after string, limit int, order engine.Order) ([]engine.Event, error) {
 	start := time.Now()
-	v, err := s.next.ListEvents(ctx, after, limit)
+	v, err := s.next.ListEvents(ctx, after, limit, order)
 	s.observe("list_events", start, err)
 	return v, err
 }
 
 // ListEventsFor implements engine.Store.
-func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limit int) ([]engine.Event, error) {
+func (s *Store) ListEventsFor(ctx context.Context, recipient, after string, limit int, order engine.Order) ([]engine.Event, error) {
 	start := time.Now()
-	v, err := s.next.ListEventsFor(ctx, recipient, after, limit)
+	v, err := s.next.ListEventsFor(ctx, recipient, after, limit, order)
 	s.observe("list_events_for", start, err)
 	return v, err
 }

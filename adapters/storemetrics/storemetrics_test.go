@@ -37,7 +37,7 @@ func TestCallsAreCountedByOutcome(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, w.Commit(t.Context(), engine.Change{Versions: map[string]uint64{"acme": 0}, Accounts: []engine.Account{{ID: "acme"}}}))
 	require.ErrorIs(t, w.Commit(t.Context(), engine.Change{Versions: map[string]uint64{"acme": 0}}), engine.ErrConflict)
-	events, err := w.ListEventsFor(t.Context(), "alice", "", 0)
+	events, err := w.ListEventsFor(t.Context(), "alice", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Empty(t, events)
 

@@ -27,7 +27,7 @@ const (
 // Store is what a Deliverer needs of the store: the event log, and the
 // leases and cursors shared by replicas. Every engine.Store has them.
 type Store interface {
-	ListEvents(ctx context.Context, after string, limit int) ([]engine.Event, error)
+	ListEvents(ctx context.Context, after string, limit int, order engine.Order) ([]engine.Event, error)
 	engine.WorkerStore
 }
 

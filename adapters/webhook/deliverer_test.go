@@ -88,7 +88,7 @@ func commitEvents(tb testing.TB, s engine.Store, from, to int) []engine.Event {
 			At: time.Date(2025, time.March, 14, 9, 0, i, 0, time.UTC), To: []string{"alice"}, Data: data,
 		}}}))
 	}
-	all, err := s.ListEvents(tb.Context(), "", 0)
+	all, err := s.ListEvents(tb.Context(), "", 0, engine.Ascending)
 	require.NoError(tb, err)
 	return all[from-1 : to]
 }

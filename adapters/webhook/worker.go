@@ -75,7 +75,7 @@ func (w *worker) deliverBatch(ctx context.Context) bool {
 		w.storeFailed(ctx, "read the cursor", err)
 		return false
 	}
-	events, err := w.d.store.ListEvents(ctx, cursor, w.d.cfg.batch)
+	events, err := w.d.store.ListEvents(ctx, cursor, w.d.cfg.batch, engine.Ascending)
 	if err != nil {
 		w.storeFailed(ctx, "read events", err)
 		return false

@@ -99,8 +99,8 @@ func TestRequestsCommands(t *testing.T) {
 
 	table, err := cli.as("carol", "requests", "list", "--mine")
 	require.NoError(t, err)
-	assert.Regexp(t, `(?m)^ID\s+KIND\s+ACCOUNT\s+REQUESTER\s+STATUS`, table)
-	assert.Regexp(t, `(?m)^`+created.ID+`\s+account\s+acme\s+carol\s+granted`, table)
+	assert.Regexp(t, `(?m)^ID\s+ACCOUNT\s+STATUS\s+REASON\s+AGE\s+DECIDER\s+EXPIRES$`, table)
+	assert.Regexp(t, `(?m)^`+created.ID+`\s+acme\s+granted\s+-\s+\d+s\s+alice\s+-$`, table)
 
 	out, err = cli.as("carol", "decide", "--remote", "--subject", "carol", "--action", "view", "--account", "acme", "--virtual-account", "acme-us")
 	require.NoError(t, err, out)
@@ -270,4 +270,99 @@ func TestCLIEnumeratedFlagsFollowThePolicyData(t *testing.T) {
 	require.ErrorContains(t, err, "reason_code must be unknown_requester, access_not_needed, no_business_relationship or other (it is grumpy)")
 	_, err = cli.as("alice", "requests", "list", "--account", "acme", "--status", "open")
 	require.ErrorContains(t, err, `status: must be pending, granted, denied, expired or revoked (it is "open")`)
+}
+
+// Issue 9, section 3: against a running server, each viewer's table shows
+// the fields that matter for its rows (the tenant admin the reseller and its
+// message, a denial its reason code), in at most 100 columns; "requests
+// show" prints every field the API returns as "key: value"; --json is the
+// API's answer, every field of it.
+func TestRequestTablesAgainstAServer(t *testing.T) {
+	cli := newAdminCLI(t)
+	message := "Classics account managers, for the spring catalogue and the support contract renewal"
+
+	var denied engine.AccessRequest
+	cli.asJSON(&denied, "bob", "requests", "create", "northwind", "--justification", "renewals")
+	cli.asJSON(&denied, "nina", "requests", "deny", denied.ID, "--reason-code", "no_business_relationship", "--message", "not a northwind employee")
+	var created []engine.AccessRequest
+	cli.asJSON(&created, "elizabeth", "requests", "tenant", "--name", "SupportAccess", "--message", message,
+		"--assoc", "caroline:tom-sawyer", "--assoc", "charlotte:tom-sawyer,hundred-acre")
+	require.Len(t, created, 2)
+	tomReq := created[0].ID
+	if created[0].Account != "tom-sawyer" {
+		tomReq = created[1].ID
+	}
+
+	tables := []struct {
+		name, subject string
+		args          []string
+		want          []string // regular expressions, each matching a line
+		absent        []string
+	}{
+		{
+			name: "a denial, to its decider", subject: "nina", args: []string{"requests", "list", "--account", "northwind"},
+			want: []string{`^ID\s+REQUESTER\s+STATUS\s+REASON\s+AGE\s+DECIDER\s+EXPIRES$`,
+				`^` + denied.ID + `\s+bob\s+denied\s+no_business_relationship\s+\d+s\s+nina\s+-$`},
+		},
+		{
+			name: "a denial, to its requester", subject: "bob", args: []string{"requests", "list", "--mine"},
+			want: []string{`^ID\s+ACCOUNT\s+STATUS\s+REASON`, `^` + denied.ID + `\s+northwind\s+denied\s+no_business_relationship\s`},
+		},
+		{
+			name: "a tenant request, to the tenant admin (R37)", subject: "tom", args: []string{"requests", "list", "--account", "tom-sawyer"},
+			want:   []string{`^ID\s+RESELLER\s+STATUS\s+AGE\s+EXPIRES\s+MESSAGE$`, `^` + tomReq + `\s+classics\s+pending\s+\d+s\s+-\s+Classics account managers`},
+			absent: []string{"SupportAccess", "caroline", "charlotte"},
+		},
+		{
+			name: "tenant requests, to their requester (R39a)", subject: "elizabeth", args: []string{"requests", "list", "--mine"},
+			want: []string{`^NAME\s+TENANT\s+USERS\s+STATUS\s+EXPIRES\s+MESSAGE$`,
+				`^SupportAccess\s+hundred-acre\s+charlotte\s+pending\s+-\s+-$`,
+				`^SupportAccess\s+tom-sawyer\s+caroline,charlotte\s+pending\s+-\s+-$`},
+		},
+		{
+			name: "the tenant admin's show (R37)", subject: "tom", args: []string{"requests", "show", tomReq},
+			want: []string{`^id: +` + tomReq + `$`, `^kind: +tenant$`, `^partner: +classics$`, `^request_message: +Classics account managers, for the spring catalogue`, `^ +renewal$`,
+				`^created_at: +\d{4}-\d\d-\d\dT`, `^status: +pending$`, `^requester: +elizabeth$`},
+			absent: []string{"SupportAccess", "caroline", "name:", "users:"},
+		},
+		{
+			name: "the decider's show of a denial", subject: "nina", args: []string{"requests", "show", denied.ID},
+			want: []string{`^reason_code: +no_business_relationship$`, `^message: +not a northwind employee$`,
+				`^decided_by: +nina$`, `^decided_at: +\d{4}-`, `^justification: +renewals$`},
+		},
+	}
+	for _, tt := range tables {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := cli.as(tt.subject, tt.args...)
+			require.NoError(t, err, out)
+			requireFits(t, out)
+			for _, re := range tt.want {
+				assert.Regexp(t, `(?m)`+re, out)
+			}
+			for _, s := range tt.absent {
+				assert.NotContains(t, out, s)
+			}
+		})
+	}
+
+	t.Run("--json is every field the API returns", func(t *testing.T) {
+		token, err := httpapi.MintHS256(cli.secret, "tom", time.Hour)
+		require.NoError(t, err)
+		req, err := http.NewRequest(http.MethodGet, cli.url+"/v1/access-requests?account=tom-sawyer", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var api struct {
+			Items []map[string]any `json:"items"`
+		}
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&api))
+		var printed []map[string]any
+		cli.asJSON(&printed, "tom", "requests", "list", "--account", "tom-sawyer")
+		assert.Equal(t, api.Items, printed)
+		require.NotEmpty(t, printed)
+		assert.Equal(t, "classics", printed[0]["partner"])
+		assert.Equal(t, message, printed[0]["request_message"])
+	})
 }

@@ -55,6 +55,8 @@ var commandGroups = map[string][]string{
 	"gatehouse members list":     {"client"},
 	"gatehouse members set":      {"client"},
 	"gatehouse members remove":   {"client"},
+	"gatehouse audit":            {"client"},
+	"gatehouse events":           {"client"},
 }
 
 // groupFlagNames returns the names of the flags each group binds (serve's

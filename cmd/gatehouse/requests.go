@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,65 +18,79 @@ func newRequestsCommand(cfg *Config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "requests",
 		Short: "List, show and decide access requests on a running gatehouse",
+		Long: `List, show and decide access requests on a running gatehouse.
+
+Tables show, newest first, the fields that matter for each kind of request
+and viewer, in at most 100 columns (long text is cut with "…"):
+  account requests, --account:  ID REQUESTER STATUS REASON AGE DECIDER EXPIRES
+  account requests, --mine:     ID ACCOUNT STATUS REASON AGE DECIDER EXPIRES
+  tenant requests, --account:   ID RESELLER STATUS AGE EXPIRES MESSAGE (the reseller's; R37)
+  tenant requests, --mine:      NAME TENANT USERS STATUS EXPIRES MESSAGE (the tenant's; R39a)
+REASON is the reason code of a denial, AGE the time since the request was
+made, EXPIRES the day (UTC) access ends. "requests show" and the commands that change one request print every
+field as "key: value" lines; --json prints what the API returns, complete.`,
 	}
-	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON, every field, instead of a table")
 	configFlags(cmd.PersistentFlags(), cfg.bindClientFlags)
 
-	// show prints a list of requests as a table, or as a JSON array with --json.
-	show := func(cmd *cobra.Command, reqs ...engine.AccessRequest) error {
+	// show prints requests as a table for the viewer, or as a JSON array
+	// with --json.
+	show := func(cmd *cobra.Command, view requestView, raw []json.RawMessage) error {
 		if asJSON {
-			if reqs == nil {
-				reqs = []engine.AccessRequest{}
+			if raw == nil {
+				raw = []json.RawMessage{}
 			}
-			return printJSON(cmd.OutOrStdout(), reqs)
+			return printJSON(cmd.OutOrStdout(), raw)
 		}
-		rows := make([][]string, len(reqs))
-		for i, r := range reqs {
-			rows[i] = []string{r.ID, r.Kind, r.Account, orDash(r.Requester), r.Status, r.CreatedAt.UTC().Format(time.RFC3339),
-				orDash(r.DecidedBy), timeCell(r.ExpiresAt), orDash(r.Name), orDash(joinComma(r.Users)), orDash(r.Message)}
+		reqs := make([]engine.AccessRequest, len(raw))
+		for i, r := range raw {
+			if err := json.Unmarshal(r, &reqs[i]); err != nil {
+				return fmt.Errorf("the server answered a request this client cannot read: %w", err)
+			}
 		}
-		return printTable(cmd.OutOrStdout(), []string{"ID", "KIND", "ACCOUNT", "REQUESTER", "STATUS", "CREATED", "DECIDED BY", "EXPIRES", "NAME", "USERS", "MESSAGE"}, rows)
+		return printRequests(cmd.OutOrStdout(), time.Now(), view, reqs)
 	}
-	// send posts body to path and shows the request that comes back.
+	// send sends body to path and prints the request that comes back,
+	// field by field, or as JSON with --json.
 	send := func(cmd *cobra.Command, method, path string, body any) error {
-		var r engine.AccessRequest
+		var r json.RawMessage
 		if err := newAPIClient(cfg).do(cmd.Context(), method, path, body, &r); err != nil {
 			return err
 		}
 		if asJSON {
 			return printJSON(cmd.OutOrStdout(), r)
 		}
-		return show(cmd, r)
+		return printFields(cmd.OutOrStdout(), r, requestFields)
 	}
 
 	var account, status string
 	var mine bool
 	list := &cobra.Command{
 		Use:   "list (--account ID | --mine) [--status STATUS]",
-		Short: "List an account's requests (deciders' view) or your own (--mine)",
+		Short: "List an account's requests (deciders' view) or your own (--mine), newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := url.Values{}
-			path := "/v1/me/access-requests"
+			path, view := "/v1/me/access-requests", requesterView
 			switch {
 			case mine && account != "":
 				return fmt.Errorf("give --account or --mine, not both")
 			case !mine && account == "":
 				return fmt.Errorf("give --account ID or --mine")
 			case !mine:
-				path = "/v1/access-requests"
+				path, view = "/v1/access-requests", deciderView
 				q.Set("account", account)
 			}
 			if status != "" {
 				q.Set("status", status)
 			}
 			var out struct {
-				Items []engine.AccessRequest `json:"items"`
+				Items []json.RawMessage `json:"items"`
 			}
 			if err := newAPIClient(cfg).do(cmd.Context(), "GET", path+"?"+q.Encode(), nil, &out); err != nil {
 				return err
 			}
-			return show(cmd, out.Items...)
+			return show(cmd, view, out.Items)
 		},
 	}
 	list.Flags().StringVar(&account, "account", "", "the account whose incoming requests to list")
@@ -82,7 +99,7 @@ func newRequestsCommand(cfg *Config) *cobra.Command {
 
 	get := &cobra.Command{
 		Use:   "show ID",
-		Short: "Show one request",
+		Short: `Show every field of one request, as "key: value" lines`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return send(cmd, "GET", "/v1/access-requests/"+url.PathEscape(args[0]), nil)
@@ -208,7 +225,7 @@ func newExpiryCommand(send requestSender) *cobra.Command {
 	return cmd
 }
 
-func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, ...engine.AccessRequest) error) *cobra.Command {
+func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, requestView, []json.RawMessage) error) *cobra.Command {
 	var name, message string
 	var assocs []string
 	cmd := &cobra.Command{
@@ -235,12 +252,12 @@ func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, ...engine.Ac
 				body.Associations = append(body.Associations, association{Users: strings.Split(users, ","), Tenants: strings.Split(tenants, ",")})
 			}
 			var out struct {
-				Requests []engine.AccessRequest `json:"requests"`
+				Requests []json.RawMessage `json:"requests"`
 			}
 			if err := newAPIClient(cfg).do(cmd.Context(), "POST", "/v1/tenant-access-requests", body, &out); err != nil {
 				return err
 			}
-			return show(cmd, out.Requests...)
+			return show(cmd, requesterView, out.Requests)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "request name: letters and digits only")
@@ -248,3 +265,108 @@ func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, ...engine.Ac
 	cmd.Flags().StringArrayVar(&assocs, "assoc", nil, "an association USERS:TENANTS, comma-separated (repeatable)")
 	return cmd
 }
+
+// requestFields is the order in which "requests show" prints the fields of
+// a request (the API's names); a field not named here follows them.
+var requestFields = []string{
+	"id", "kind", "status", "account", "partner", "requester", "name", "users", "justification",
+	"request_message", "created_at", "decided_by", "decided_at", "reason_code", "message", "expires_at",
+}
+
+// requestView is who looks at a list of requests: it decides the columns
+// of a tenant request (R37, R39a).
+type requestView int
+
+const (
+	// deciderView is "requests list --account": the account's side, a
+	// tenant's admins for a tenant request, who see the reseller and its
+	// message but not the request's name nor its users (R37).
+	deciderView requestView = iota
+	// requesterView is "requests list --mine" and "requests tenant": the
+	// requester, who sees everything, and the tenant admin's message (R39a).
+	requesterView
+)
+
+// printRequests writes requests as tables, newest first (then by account
+// and id): one table for account requests, one for tenant requests with
+// the columns of view, each titled when both are there. now is the clock
+// of the AGE column.
+func printRequests(w io.Writer, now time.Time, view requestView, reqs []engine.AccessRequest) error {
+	if len(reqs) == 0 {
+		_, err := fmt.Fprintln(w, "no requests")
+		return err
+	}
+	reqs = slices.Clone(reqs)
+	slices.SortStableFunc(reqs, func(a, b engine.AccessRequest) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Account, b.Account); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	var accounts, tenants [][]string
+	for _, r := range reqs {
+		switch {
+		case r.Kind == engine.KindTenant && view == requesterView:
+			tenants = append(tenants, []string{orDash(r.Name), r.Account, orDash(joinComma(r.Users)),
+				r.Status, dateCell(r.ExpiresAt), orDash(r.Message)})
+		case r.Kind == engine.KindTenant:
+			tenants = append(tenants, []string{r.ID, orDash(r.Partner), r.Status, ageCell(now, r.CreatedAt),
+				dateCell(r.ExpiresAt), orDash(r.RequestMessage)})
+		case view == requesterView:
+			accounts = append(accounts, []string{r.ID, r.Account, r.Status, orDash(r.ReasonCode),
+				ageCell(now, r.CreatedAt), orDash(r.DecidedBy), dateCell(r.ExpiresAt)})
+		default:
+			accounts = append(accounts, []string{r.ID, orDash(r.Requester), r.Status, orDash(r.ReasonCode),
+				ageCell(now, r.CreatedAt), orDash(r.DecidedBy), dateCell(r.ExpiresAt)})
+		}
+	}
+	accountCols, tenantCols := accountDeciderColumns, tenantDeciderColumns
+	if view == requesterView {
+		accountCols, tenantCols = accountRequesterColumns, tenantRequesterColumns
+	}
+	both := len(accounts) > 0 && len(tenants) > 0
+	var err error
+	if len(accounts) > 0 {
+		if both {
+			fmt.Fprintln(w, "Account requests")
+		}
+		err = writeTable(w, accountCols, accounts)
+	}
+	if len(tenants) > 0 && err == nil {
+		if both {
+			fmt.Fprintln(w, "\nTenant requests")
+		}
+		err = writeTable(w, tenantCols, tenants)
+	}
+	return err
+}
+
+// The columns of each kind of request row and viewer. A column that would
+// hold one value on every row is left out: the account of "list --account",
+// the requester of "list --mine". Free text gives way first when a row
+// would pass 100 columns, then names; the id (what approve, deny and show
+// take), the status and the dates last.
+var (
+	accountDeciderColumns = []column{
+		{"ID", fixedColumn}, {"REQUESTER", nameColumn}, {"STATUS", fixedColumn}, {"REASON", nameColumn},
+		{"AGE", fixedColumn}, {"DECIDER", nameColumn}, {"EXPIRES", fixedColumn},
+	}
+	accountRequesterColumns = []column{
+		{"ID", fixedColumn}, {"ACCOUNT", nameColumn}, {"STATUS", fixedColumn}, {"REASON", nameColumn},
+		{"AGE", fixedColumn}, {"DECIDER", nameColumn}, {"EXPIRES", fixedColumn},
+	}
+	// R39a: the requester's tenants, each with its status, expiry and the
+	// tenant admin's message; the id is in --json and "requests show".
+	tenantRequesterColumns = []column{
+		{"NAME", nameColumn}, {"TENANT", nameColumn}, {"USERS", nameColumn},
+		{"STATUS", fixedColumn}, {"EXPIRES", fixedColumn}, {"MESSAGE", textColumn},
+	}
+	// R37: the reseller, its message and the dates; not the name nor the users.
+	tenantDeciderColumns = []column{
+		{"ID", fixedColumn}, {"RESELLER", nameColumn}, {"STATUS", fixedColumn}, {"AGE", fixedColumn},
+		{"EXPIRES", fixedColumn}, {"MESSAGE", textColumn},
+	}
+)

@@ -29,6 +29,8 @@ func newRootCommand() *cobra.Command {
 		newSeedCommand(cfg),
 		newRequestsCommand(cfg),
 		newMembersCommand(cfg),
+		newAuditCommand(cfg),
+		newEventsCommand(cfg),
 		newTokenCommand(cfg),
 		newVersionCommand(),
 	)

@@ -100,10 +100,10 @@ func testCommitConflictWritesNothing(t *testing.T, s engine.Store) {
 	due, err := s.DueExpiries(ctx, at(0), 0)
 	require.NoError(t, err)
 	assert.Empty(t, due, "expiry index")
-	audit, err := s.ListAudit(ctx, "acme", "", 0)
+	audit, err := s.ListAudit(ctx, "acme", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"au-0"}, auditIDs(audit), "audit")
-	events, err := s.ListEvents(ctx, "", 0)
+	events, err := s.ListEvents(ctx, "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ev-0"}, eventIDs(events), "events")
 }

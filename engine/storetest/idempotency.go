@@ -36,13 +36,13 @@ func testCommitIDAppliesOnce(t *testing.T, s engine.Store) {
 
 	require.NoError(t, s.Commit(t.Context(), change), "the same change again is answered applied")
 	assert.Equal(t, after, version(t, s, "acme"), "no second increment")
-	audit, err := s.ListAudit(t.Context(), "acme", "", 0)
+	audit, err := s.ListAudit(t.Context(), "acme", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"au-1"}, auditIDs(audit))
-	events, err := s.ListEvents(t.Context(), "", 0)
+	events, err := s.ListEvents(t.Context(), "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ev-1"}, eventIDs(events))
-	eventsFor, err := s.ListEventsFor(t.Context(), "carol", "", 0)
+	eventsFor, err := s.ListEventsFor(t.Context(), "carol", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Len(t, eventsFor, 1)
 
@@ -51,7 +51,7 @@ func testCommitIDAppliesOnce(t *testing.T, s engine.Store) {
 	fresh := appliedChange("commit-3", after)
 	fresh.Audit[0].ID, fresh.Events[0].ID = "au-2", "ev-2"
 	commit(t, s, fresh)
-	audit, err = s.ListAudit(t.Context(), "acme", "", 0)
+	audit, err = s.ListAudit(t.Context(), "acme", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"au-1", "au-2"}, auditIDs(audit), "another ID at the current version applies")
 }

@@ -11,7 +11,8 @@ import (
 
 // testAudit: an account's audit trail lists oldest first, record for record
 // as committed, pages with the cursors the store assigns, and holds only
-// that account's records (R41).
+// that account's records (R41). Listed newest first (engine.Descending) it
+// is the same trail reversed, paging backwards with the same cursors.
 func testAudit(t *testing.T, s engine.Store) {
 	record := func(id, account string, minute int) engine.AuditRecord {
 		return engine.AuditRecord{
@@ -29,7 +30,7 @@ func testAudit(t *testing.T, s engine.Store) {
 	commit(t, s, engine.Change{Audit: []engine.AuditRecord{o1}})
 	commit(t, s, engine.Change{Audit: []engine.AuditRecord{a3}})
 
-	all, err := s.ListAudit(t.Context(), "acme", "", 0)
+	all, err := s.ListAudit(t.Context(), "acme", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	require.Len(t, all, 3)
 	assert.Equal(t, normAll([]engine.AuditRecord{a1, a2, a3}, normAudit), normAll(all, normAudit))
@@ -51,30 +52,89 @@ func testAudit(t *testing.T, s engine.Store) {
 	}
 	for _, tc := range pages {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.ListAudit(t.Context(), "acme", tc.after, tc.limit)
+			got, err := s.ListAudit(t.Context(), "acme", tc.after, tc.limit, engine.Ascending)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, auditIDs(got))
 		})
 	}
 
-	others, err := s.ListAudit(t.Context(), "other", "", 0)
+	descPages := []struct {
+		name  string
+		after string
+		limit int
+		want  []string
+	}{
+		{"newest first, first page", "", 2, []string{"a3", "a2"}},
+		{"newest first, no limit", "", 0, []string{"a3", "a2", "a1"}},
+		{"newest first, after the newest", all[2].Cursor, 0, []string{"a2", "a1"}},
+		{"newest first, after the second", all[1].Cursor, 5, []string{"a1"}},
+		{"newest first, after the oldest", all[0].Cursor, 5, []string{}},
+	}
+	for _, tc := range descPages {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListAudit(t.Context(), "acme", tc.after, tc.limit, engine.Descending)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, auditIDs(got))
+		})
+	}
+	t.Run("pages of one walk the trail both ways", func(t *testing.T) {
+		for _, order := range []engine.Order{engine.Ascending, engine.Descending} {
+			var walked []string
+			after := ""
+			for range 10 {
+				got, err := s.ListAudit(t.Context(), "acme", after, 1, order)
+				require.NoError(t, err)
+				if len(got) == 0 {
+					break
+				}
+				walked = append(walked, auditIDs(got)...)
+				after = got[0].Cursor
+			}
+			want := []string{"a1", "a2", "a3"}
+			if order == engine.Descending {
+				want = []string{"a3", "a2", "a1"}
+			}
+			assert.Equal(t, want, walked, "order %s", order)
+		}
+	})
+	newest, err := s.ListAudit(t.Context(), "acme", "", 0, engine.Descending)
+	require.NoError(t, err)
+	assert.Equal(t, normAll([]engine.AuditRecord{a3, a2, a1}, normAudit), normAll(newest, normAudit), "the same records, reversed")
+	for i, rec := range newest {
+		assert.Equal(t, all[len(all)-1-i].Cursor, rec.Cursor, "one cursor per record in both orders")
+	}
+	otherDesc, err := s.ListAudit(t.Context(), "other", "", 0, engine.Descending)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"o1"}, auditIDs(otherDesc))
+	noneDesc, err := s.ListAudit(t.Context(), "nowhere", "", 5, engine.Descending)
+	require.NoError(t, err)
+	assert.Empty(t, noneDesc)
+
+	others, err := s.ListAudit(t.Context(), "other", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"o1"}, auditIDs(others))
-	none, err := s.ListAudit(t.Context(), "nowhere", "", 0)
+	none, err := s.ListAudit(t.Context(), "nowhere", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	assert.Empty(t, none)
 
 	t.Run("records appended after a cursor follow it", func(t *testing.T) {
 		a4 := record("a4", "acme", 4)
 		commit(t, s, engine.Change{Audit: []engine.AuditRecord{a4}})
-		got, err := s.ListAudit(t.Context(), "acme", all[2].Cursor, 0)
+		got, err := s.ListAudit(t.Context(), "acme", all[2].Cursor, 0, engine.Ascending)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"a4"}, auditIDs(got))
+		got, err = s.ListAudit(t.Context(), "acme", "", 1, engine.Descending)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a4"}, auditIDs(got), "newest first starts with it")
+		got, err = s.ListAudit(t.Context(), "acme", all[2].Cursor, 0, engine.Descending)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a2", "a1"}, auditIDs(got), "but does not put it after an older cursor")
 	})
 }
 
 // testEvents: events of every account list oldest first, as committed, and
-// page with the cursors the store assigns, new events following (R42).
+// page with the cursors the store assigns, new events following (R42);
+// newest first (engine.Descending) they page backwards with the same cursors.
 func testEvents(t *testing.T, s engine.Store) {
 	event := func(id, account string, minute int) engine.Event {
 		return engine.Event{
@@ -88,7 +148,7 @@ func testEvents(t *testing.T, s engine.Store) {
 	commit(t, s, engine.Change{Events: []engine.Event{e1}})
 	commit(t, s, engine.Change{Events: []engine.Event{e2, e3}})
 
-	all, err := s.ListEvents(t.Context(), "", 0)
+	all, err := s.ListEvents(t.Context(), "", 0, engine.Ascending)
 	require.NoError(t, err)
 	require.Len(t, all, 3)
 	assert.Equal(t, normAll([]engine.Event{e1, e2, e3}, normEvent), normAll(all, normEvent))
@@ -109,15 +169,37 @@ func testEvents(t *testing.T, s engine.Store) {
 	}
 	for _, tc := range pages {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.ListEvents(t.Context(), tc.after, tc.limit)
+			got, err := s.ListEvents(t.Context(), tc.after, tc.limit, engine.Ascending)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, eventIDs(got))
 		})
 	}
 
+	descPages := []struct {
+		name  string
+		after string
+		limit int
+		want  []string
+	}{
+		{"newest first, first page", "", 2, []string{"e3", "e2"}},
+		{"newest first, after the newest", all[2].Cursor, 1, []string{"e2"}},
+		{"newest first, after the newest, no limit", all[2].Cursor, 0, []string{"e2", "e1"}},
+		{"newest first, after the oldest", all[0].Cursor, 5, []string{}},
+	}
+	for _, tc := range descPages {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListEvents(t.Context(), tc.after, tc.limit, engine.Descending)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, eventIDs(got))
+		})
+	}
+	newest, err := s.ListEvents(t.Context(), "", 0, engine.Descending)
+	require.NoError(t, err)
+	assert.Equal(t, normAll([]engine.Event{e3, e2, e1}, normEvent), normAll(newest, normEvent), "the same events, reversed")
+
 	t.Run("events appended after a cursor follow it", func(t *testing.T) {
 		commit(t, s, engine.Change{Events: []engine.Event{event("e4", "acme", 4), event("e5", "acme", 5)}})
-		got, err := s.ListEvents(t.Context(), all[2].Cursor, 0)
+		got, err := s.ListEvents(t.Context(), all[2].Cursor, 0, engine.Ascending)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"e4", "e5"}, eventIDs(got))
 	})
@@ -126,7 +208,8 @@ func testEvents(t *testing.T, s engine.Store) {
 // testEventsFor: each recipient lists exactly the events addressed to it
 // (Event.To), oldest first, with the cursors ListEvents gives them, so that
 // either listing's cursor pages the other; an event naming a recipient twice
-// lists once, and a refused commit indexes nothing (R42, R43).
+// lists once, and a refused commit indexes nothing (R42, R43); newest first
+// it pages backwards with the same cursors.
 func testEventsFor(t *testing.T, s engine.Store) {
 	event := func(id string, minute int, to ...string) engine.Event {
 		return engine.Event{
@@ -143,7 +226,7 @@ func testEventsFor(t *testing.T, s engine.Store) {
 	})
 	require.ErrorIs(t, err, engine.ErrConflict)
 
-	all, err := s.ListEvents(t.Context(), "", 0)
+	all, err := s.ListEvents(t.Context(), "", 0, engine.Ascending)
 	require.NoError(t, err)
 	require.Equal(t, []string{"e1", "e2", "e3", "e4", "e5"}, eventIDs(all))
 	byID := make(map[string]engine.Event, len(all))
@@ -164,7 +247,7 @@ func testEventsFor(t *testing.T, s engine.Store) {
 	}
 	for _, tc := range recipients {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.ListEventsFor(t.Context(), tc.recipient, "", 0)
+			got, err := s.ListEventsFor(t.Context(), tc.recipient, "", 0, engine.Ascending)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, eventIDs(got))
 			for _, ev := range got {
@@ -174,7 +257,7 @@ func testEventsFor(t *testing.T, s engine.Store) {
 		})
 	}
 
-	bob, err := s.ListEventsFor(t.Context(), "bob", "", 0)
+	bob, err := s.ListEventsFor(t.Context(), "bob", "", 0, engine.Ascending)
 	require.NoError(t, err)
 	require.Len(t, bob, 3)
 	pages := []struct {
@@ -191,15 +274,39 @@ func testEventsFor(t *testing.T, s engine.Store) {
 	}
 	for _, tc := range pages {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.ListEventsFor(t.Context(), "bob", tc.after, tc.limit)
+			got, err := s.ListEventsFor(t.Context(), "bob", tc.after, tc.limit, engine.Ascending)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, eventIDs(got))
 		})
 	}
 
+	descPages := []struct {
+		name      string
+		recipient string
+		after     string
+		limit     int
+		want      []string
+	}{
+		{"newest first, first page", "bob", "", 2, []string{"e5", "e2"}},
+		{"newest first, after the newest", "bob", bob[2].Cursor, 0, []string{"e2", "e1"}},
+		{"newest first, after the oldest", "bob", bob[0].Cursor, 5, []string{}},
+		{"newest first, after a global cursor not addressed to bob", "bob", byID["e3"].Cursor, 0, []string{"e2", "e1"}},
+		{"newest first, another recipient", "alice", "", 0, []string{"e4", "e1"}},
+	}
+	for _, tc := range descPages {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListEventsFor(t.Context(), tc.recipient, tc.after, tc.limit, engine.Descending)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, eventIDs(got))
+			for _, ev := range got {
+				assert.Equal(t, byID[ev.ID].Cursor, ev.Cursor, "cursor of %s", ev.ID)
+			}
+		})
+	}
+
 	t.Run("events appended after a cursor follow it", func(t *testing.T) {
 		commit(t, s, engine.Change{Events: []engine.Event{event("e6", 5, "alice"), event("e7", 5, "bob")}})
-		got, err := s.ListEventsFor(t.Context(), "bob", bob[2].Cursor, 0)
+		got, err := s.ListEventsFor(t.Context(), "bob", bob[2].Cursor, 0, engine.Ascending)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"e7"}, eventIDs(got))
 	})
