@@ -23,6 +23,18 @@ import (
 // example of that name takes its first example; optional parameters and
 // headers appear only in the exchanges that name them. A response example
 // with `x-no-token: true` is sent without a token.
+//
+// The examples are replayed against a real server, in document order, by
+// apidoc_examples_test.go; three extensions tell it what the prose says:
+//   - `x-caller: alice` on a response example (or, for an exchange without
+//     one, on its operation): the subject of the token the request carries;
+//   - `x-after: "POST /v1/access-requests/{id}/approve approve"` on a
+//     response example (a list for several): the exchanges, named by
+//     method, path and example, that must have run before it (the
+//     exchanges of one operation keep their order);
+//   - `x-files-from: policies` on a request body example: the body's
+//     `files` also holds every .rego and .json file of that directory of
+//     the repository, which the example does not repeat.
 
 // apiDoc is a parsed OpenAPI document.
 type apiDoc struct {
@@ -505,6 +517,21 @@ func (d *apiDoc) defaultExample(p *yaml.Node) *yaml.Node {
 	return d.get(p, "schema", "example")
 }
 
+// strings is a scalar or a sequence of scalars as a list.
+func (d *apiDoc) strings(n *yaml.Node) []string {
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.ScalarNode:
+		return []string{n.Value}
+	}
+	var out []string
+	for _, c := range n.Content {
+		out = append(out, c.Value)
+	}
+	return out
+}
+
 // exchange is one example request and its answer.
 type exchange struct {
 	name, summary string
@@ -514,6 +541,9 @@ type exchange struct {
 	answer        *yaml.Node // the answer's body, nil for none
 	answerType    string     // its media type
 	noToken       bool
+	caller        string   // x-caller: the subject of the token it is sent with
+	after         []string // x-after: exchanges it must follow ("POST /v1/path name")
+	filesFrom     string   // x-files-from: the directory whose files the body also sends
 }
 
 // exchanges lists the operation's example exchanges, in the order their
@@ -542,6 +572,7 @@ func (d *apiDoc) exchanges(o operation) []exchange {
 			x := add(e.key)
 			ex := d.resolve(e.value)
 			x.summary, x.body = d.str(ex, "summary"), raw(ex, "value")
+			x.filesFrom = d.str(ex, "x-files-from")
 		}
 		if ex := raw(m, "example"); ex != nil {
 			add("").body = ex
@@ -571,6 +602,8 @@ func (d *apiDoc) exchanges(o operation) []exchange {
 			}
 			x.status, x.response, x.answer, x.answerType = r.key, resp, raw(ex, "value"), typ
 			x.noToken = d.str(ex, "x-no-token") == "true"
+			x.caller = d.str(ex, "x-caller")
+			x.after = d.strings(raw(ex, "x-after"))
 		}
 	}
 	if !slices.ContainsFunc(out, func(x exchange) bool { return strings.HasPrefix(x.status, "2") }) {
@@ -581,6 +614,11 @@ func (d *apiDoc) exchanges(o operation) []exchange {
 				out = append([]exchange{{status: r.key, response: d.resolve(r.value)}}, out...)
 				break
 			}
+		}
+	}
+	for i := range out {
+		if out[i].caller == "" {
+			out[i].caller = d.str(o.op, "x-caller")
 		}
 	}
 	for _, x := range out {
@@ -594,10 +632,24 @@ func (d *apiDoc) exchanges(o operation) []exchange {
 	return out
 }
 
-// curl writes the command line of one exchange.
-func (d *apiDoc) curl(b *strings.Builder, server string, o operation, x exchange) {
-	path := o.path
-	var query, urlencoded, headers []string
+// param is one parameter value of an example request.
+type param struct{ name, value string }
+
+// exampleRequest is the request of one exchange, as curl shows it and as
+// the replay (apidoc_examples_test.go) sends it.
+type exampleRequest struct {
+	method, path string     // path with its parameters filled in
+	query        []param    // in the order of the parameters
+	headers      []param    // e.g. Idempotency-Key
+	body         *yaml.Node // nil for none
+	token        bool       // sent with the caller's token
+}
+
+// request builds the request of one exchange: each parameter takes the
+// example of the exchange's name; a path or required query parameter
+// without one takes its first example.
+func (d *apiDoc) request(o operation, x exchange) exampleRequest {
+	r := exampleRequest{method: strings.ToUpper(o.method), path: o.path, body: x.body, token: d.secured(o) && !x.noToken}
 	for _, p := range d.parameters(o) {
 		name, in := d.str(p, "name"), d.str(p, "in")
 		v := d.namedExample(p, x.name)
@@ -610,21 +662,30 @@ func (d *apiDoc) curl(b *strings.Builder, server string, o operation, x exchange
 			}
 			continue
 		}
-		value := v.Value
 		switch in {
 		case "path":
-			path = strings.ReplaceAll(path, "{"+name+"}", value)
+			r.path = strings.ReplaceAll(r.path, "{"+name+"}", v.Value)
 		case "query":
-			if urlSafe.MatchString(value) {
-				query = append(query, name+"="+value)
-			} else {
-				urlencoded = append(urlencoded, name+"="+value)
-			}
+			r.query = append(r.query, param{name, v.Value})
 		case "header":
-			headers = append(headers, name+": "+value)
+			r.headers = append(r.headers, param{name, v.Value})
 		}
 	}
-	url := server + path
+	return r
+}
+
+// curl writes the command line of one exchange.
+func (d *apiDoc) curl(b *strings.Builder, server string, o operation, x exchange) {
+	r := d.request(o, x)
+	var query, urlencoded []string
+	for _, q := range r.query {
+		if urlSafe.MatchString(q.value) {
+			query = append(query, q.name+"="+q.value)
+		} else {
+			urlencoded = append(urlencoded, q.name+"="+q.value)
+		}
+	}
+	url := server + r.path
 	if len(query) > 0 {
 		url += "?" + strings.Join(query, "&")
 	}
@@ -639,17 +700,17 @@ func (d *apiDoc) curl(b *strings.Builder, server string, o operation, x exchange
 		lines[0] += " -X " + strings.ToUpper(o.method)
 	}
 	lines[0] += " " + url
-	if d.secured(o) && !x.noToken {
+	if r.token {
 		lines = append(lines, `-H "Authorization: Bearer $TOKEN"`)
 	}
-	for _, h := range headers {
-		lines = append(lines, "-H "+shellQuote(h))
+	for _, h := range r.headers {
+		lines = append(lines, "-H "+shellQuote(h.name+": "+h.value))
 	}
 	for _, q := range urlencoded {
 		lines = append(lines, "--data-urlencode "+shellQuote(q))
 	}
-	if x.body != nil {
-		lines = append(lines, "-d "+shellQuote(d.exampleJSON(x.body, "")))
+	if r.body != nil {
+		lines = append(lines, "-d "+shellQuote(d.exampleJSON(r.body, "")))
 	}
 	b.WriteString("```sh\n" + strings.Join(lines, " \\\n  ") + "\n```\n\n")
 }
