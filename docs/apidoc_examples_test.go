@@ -84,6 +84,9 @@ func TestAPIExamplesReplay(t *testing.T) {
 	var edits []answerEdit
 	drifted := 0
 	start := time.Now()
+	for _, e := range doc.errorExamples() {
+		steps = append(steps, step{operation{method: strings.ToLower(e.req.method), path: e.req.path}, e.x, &e.req})
+	}
 	for _, s := range steps {
 		res := r.replay(t, s)
 		if len(res.problems) == 0 {
@@ -121,19 +124,17 @@ func TestAPIExamplesReplay(t *testing.T) {
 
 // callerOf names who sends the exchange, for a report.
 func callerOf(x exchange) string {
-	switch {
-	case x.noToken:
+	if x.noToken || x.caller == "" {
 		return "no token"
-	case x.caller == "":
-		return "no caller"
 	}
 	return x.caller
 }
 
 // step is one exchange of the replay.
 type step struct {
-	o operation
-	x exchange
+	o   operation
+	x   exchange
+	req *exampleRequest // nil: the request the operation's parameters make
 }
 
 func (s step) heading() string { return strings.ToUpper(s.o.method) + " " + s.o.path }
@@ -148,7 +149,7 @@ func (d *apiDoc) replayOrder() ([]step, []string) {
 	var all []step
 	for _, o := range d.operations() {
 		for _, x := range d.exchanges(o) {
-			all = append(all, step{o, x})
+			all = append(all, step{o, x, nil})
 		}
 	}
 	index := map[string]int{}
@@ -319,7 +320,12 @@ type result struct {
 func (r *replayer) replay(t *testing.T, s step) result {
 	t.Helper()
 	var res result
-	req := r.doc.request(s.o, s.x)
+	var req exampleRequest
+	if s.req != nil {
+		req = *s.req
+	} else {
+		req = r.doc.request(s.o, s.x)
+	}
 	// Times the request sends must come back as sent.
 	sent := map[string]bool{}
 	note := func(text string) {

@@ -35,6 +35,9 @@ import (
 //   - `x-files-from: policies` on a request body example: the body's
 //     `files` also holds every .rego and .json file of that directory of
 //     the repository, which the example does not repeat.
+//
+// The examples of the shared error response (the Errors section) name
+// their request with `x-request` and `x-status` (see errorExamples).
 
 // apiDoc is a parsed OpenAPI document.
 type apiDoc struct {
@@ -674,6 +677,33 @@ func (d *apiDoc) request(o operation, x exchange) exampleRequest {
 	return r
 }
 
+// errorExample is an example of the shared error response, which belongs
+// to no operation: `x-request: "POST /v1/decisions/"` names the request
+// that gets it, `x-status` its status and `x-caller`, if any, whose token
+// the request carries.
+type errorExample struct {
+	x   exchange
+	req exampleRequest
+}
+
+// errorExamples lists the examples of the shared error response.
+func (d *apiDoc) errorExamples() []errorExample {
+	var out []errorExample
+	for _, e := range pairs(d.get(raw(d.root, "components"), "responses", "Error", "content", "application/json", "examples")) {
+		ex := d.resolve(e.value)
+		x := exchange{
+			name: e.key, summary: d.str(ex, "summary"), status: d.str(ex, "x-status"),
+			answer: raw(ex, "value"), answerType: "application/json", caller: d.str(ex, "x-caller"),
+		}
+		method, path, ok := strings.Cut(d.str(ex, "x-request"), " ")
+		if !ok || x.status == "" {
+			d.problem("the error example %q needs x-request (\"METHOD /path\") and x-status", e.key)
+		}
+		out = append(out, errorExample{x, exampleRequest{method: method, path: path, token: x.caller != ""}})
+	}
+	return out
+}
+
 // curl writes the command line of one exchange.
 func (d *apiDoc) curl(b *strings.Builder, server string, o operation, x exchange) {
 	r := d.request(o, x)
@@ -896,10 +926,12 @@ func (d *apiDoc) render() string {
 	writeFields(&b, d.fields(errSchema, ""))
 	b.WriteString("### Error codes\n\n")
 	d.renderCodes(&b, d.get(errSchema, "properties", "error", "properties", "code"))
-	for _, e := range pairs(d.get(comps, "responses", "Error", "content", "application/json", "examples")) {
-		ex := d.resolve(e.value)
-		b.WriteString("**Example: " + d.str(ex, "summary") + "**\n\n")
-		b.WriteString("```json\n" + d.exampleJSON(raw(ex, "value"), "  ") + "\n```\n\n")
+	for _, e := range d.errorExamples() {
+		b.WriteString("**Example: " + e.x.summary + "**\n\n")
+		if e.x.status != "" {
+			fmt.Fprintf(&b, "Answer: `%s`\n\n", statusText(e.x.status))
+		}
+		b.WriteString("```json\n" + d.exampleJSON(e.x.answer, "  ") + "\n```\n\n")
 	}
 	b.WriteString("### The Data API's errors\n\n")
 	opaSchema := d.get(comps, "schemas", "OPAError")
