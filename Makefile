@@ -30,7 +30,8 @@ $(SECRET):
 	@chmod 600 $@
 
 # run: a fresh embedded store with testdata/demo.json under $(DEMO_ROOT)/<ADDR>,
-# and the server on $(ADDR). Refuses while a demo already runs on $(ADDR).
+# its decision log beside it, and the server on $(ADDR). Refuses while a demo
+# already runs on $(ADDR). The README's bash blocks run against it (TestReadme).
 run: build $(SECRET)
 	@exec scripts/demo-run.sh $(BIN) $(ADDR) $(DEMO_ROOT) $(SECRET)
 
