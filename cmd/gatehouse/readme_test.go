@@ -68,13 +68,14 @@ var (
 )
 
 // bashComplete reports whether text is one or more complete bash commands:
-// no open quote, loop, if or continuation line.
-func bashComplete(t *testing.T, text string) bool {
-	t.Helper()
+// no open quote, loop, if, here-document or continuation line.
+func bashComplete(text string) bool {
 	if strings.HasSuffix(strings.TrimRight(text, " \t"), `\`) {
 		return false
 	}
-	return exec.Command("bash", "-n", "-c", text).Run() == nil
+	// bash -n accepts an unterminated here-document with a warning.
+	out, err := exec.Command("bash", "-n", "-c", text).CombinedOutput()
+	return err == nil && len(out) == 0
 }
 
 // readmeCommands parses README.md: its ```bash blocks, split into
@@ -133,7 +134,7 @@ func readmeCommands(t *testing.T, readme string) (cmds []readmeCommand, indented
 			start = n
 		}
 		cur = append(cur, line)
-		if bashComplete(t, strings.Join(cur, "\n")) {
+		if bashComplete(strings.Join(cur, "\n")) {
 			finish()
 		}
 	}
@@ -255,6 +256,7 @@ func TestReadme(t *testing.T) {
 	defer cancel()
 	sh := exec.CommandContext(ctx, "bash", "-c", script.String())
 	sh.Dir = work
+	sh.WaitDelay = 10 * time.Second // a killed bash's children may hold its output open
 	sh.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LANG=C.UTF-8",
 		"GATEHOUSE_SERVER=http://" + addr}
 	start := time.Now()
@@ -298,16 +300,18 @@ func TestReadmeCommands(t *testing.T) {
 		"for x in 1 2; do\n  echo $x\ndone\n# -> 1\n# -> 2\n" +
 		"# a comment\n" +
 		"grep -q z /dev/null  # -> exit 1: ...\n" +
+		"cat <<EOF\nx\nEOF\n" +
 		"```\n"
 	cmds, indented := readmeCommands(t, readme)
 	assert.Equal(t, []string{"README.md:3: bin/gatehouse version"}, indented)
-	require.Len(t, cmds, 4)
+	require.Len(t, cmds, 5)
 	assert.Equal(t, readmeCommand{line: 10, text: "echo a   # -> a", wants: []string{"a"}}, cmds[0])
 	assert.Equal(t, 1, cmds[1].exit)
 	assert.Empty(t, cmds[1].wants)
 	assert.Equal(t, []string{"1", "2"}, cmds[2].wants)
 	assert.Equal(t, 13, cmds[2].line)
 	assert.Equal(t, 1, cmds[3].exit)
+	assert.Equal(t, "cat <<EOF\nx\nEOF", cmds[4].text)
 
 	assert.True(t, outputHas("{\"allow\":true,\"id\":\"01J\"}", `{"allow":true,...}`))
 	assert.True(t, outputHas("ID   STATUS\nx    pending", "ID STATUS"))
