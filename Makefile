@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench load load-opa redis-server clean
+.PHONY: all build run test unit rego lint fuzz bench load load-opa redis-server curl clean
 
 all: build
 
@@ -30,12 +30,14 @@ $(SECRET):
 	@chmod 600 $@
 
 # run: a fresh embedded store with testdata/demo.json under $(DEMO_ROOT)/<ADDR>,
-# and the server on $(ADDR). Refuses while a demo already runs on $(ADDR).
+# its decision log beside it, and the server on $(ADDR). Refuses while a demo
+# already runs on $(ADDR). The README's bash blocks run against it (TestReadme).
 run: build $(SECRET)
 	@exec scripts/demo-run.sh $(BIN) $(ADDR) $(DEMO_ROOT) $(SECRET)
 
-# test: everything CI runs. Needs redis-server (installed from Debian when missing).
-test: redis-server lint rego unit fuzz
+# test: everything CI runs. Needs redis-server and curl (installed from Debian
+# when missing): the Redis tests, and the README's commands (TestReadme).
+test: redis-server curl lint rego unit fuzz
 
 # unit: every package's tests, results printed as each package finishes.
 unit:
@@ -67,6 +69,9 @@ load-opa: build
 
 redis-server:
 	@scripts/ensure-redis.sh
+
+curl:
+	@scripts/ensure-tool.sh curl curl "the README's commands (TestReadme in cmd/gatehouse)"
 
 clean:
 	rm -rf bin .cache

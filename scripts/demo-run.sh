@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the demo server on one address, with a fresh embedded store of
-# testdata/demo.json in a directory of its own ($root/<address>). While a
+# testdata/demo.json in a directory of its own ($root/<address>/data), and
+# its decision log beside it ($root/<address>/decisions.log, for `gatehouse
+# policy replay` in the README). While a
 # demo runs on an address, another `make run` on it refuses and deletes
 # nothing: the running server holds a lock on its directory until it exits.
 #
@@ -30,10 +32,10 @@ if timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${host:-127.0.0.1}" "$port" 2>/
 	refuse "something already listens on $addr (a demo started elsewhere, or another program)."
 fi
 
-rm -rf "$dir/data"
+rm -rf "$dir/data" "$dir/decisions.log"
 "$bin" seed "$repo/testdata/demo.json" --store embedded --data-dir "$dir/data"
-"$repo/scripts/demo-help.sh" "$addr" "$secret" "$dir/data"
+"$repo/scripts/demo-help.sh" "$addr" "$secret" "$dir"
 echo $$ >"$dir/pid"
 # exec keeps this process, its pid and the lock on fd 9 for the server.
 exec "$bin" serve --store embedded --data-dir "$dir/data" --addr "$addr" \
-	--jwt-hs256-secret-file "$secret" --system-admins ops
+	--jwt-hs256-secret-file "$secret" --system-admins ops --decision-log "$dir/decisions.log"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -101,8 +102,14 @@ func newPolicyRollbackCommand(cfg *Config) *cobra.Command {
 			if err := newAPIClient(cfg).do(cmd.Context(), "POST", path, nil, &p); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "policy revision %s (pushed by %s at %s) is active again on every replica that follows the store\n",
-				p.Revision, orDash(p.Author), p.CreatedAt.UTC().Format(time.RFC3339))
+			// A baseline was not pushed: it is what the replicas served
+			// until the first push, stored by that push's author.
+			origin := fmt.Sprintf("pushed by %s at %s", orDash(p.Author), p.CreatedAt.UTC().Format(time.RFC3339))
+			if strings.HasPrefix(p.Source, "baseline: ") {
+				origin = fmt.Sprintf("%s, served until %s pushed the first revision", p.Source, orDash(p.Author))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "policy revision %s (%s) is active again on every replica that follows the store\n",
+				p.Revision, origin)
 			return nil
 		},
 	}
