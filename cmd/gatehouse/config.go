@@ -84,6 +84,12 @@ func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 		"longest one store read may take, Redis retries included, and /ready's check of the store; then 503 (R45)")
 }
 
+// bindDecisionFlags binds what bounds a decision, for the commands that
+// decide: serve, and decide and policy replay offline.
+func (c *Config) bindDecisionFlags(fs *pflag.FlagSet) {
+	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "deadline of one decision, store read and policy evaluation included; past it the decision is a deny (error timeout)")
+}
+
 func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PolicyDir, "policy-dir", c.PolicyDir, "Rego to load instead of the built-in policies")
 }
@@ -98,7 +104,6 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.DecisionLog, "decision-log", c.DecisionLog, "where to write decision logs: stdout and/or a file path")
 	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context,resource.account): each value is hidden everywhere in the line, reasons included")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
-	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "deadline of one decision, store read and policy evaluation included; past it the decision is a deny (error timeout)")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 	c.HTTP.bindFlags(fs)
 }

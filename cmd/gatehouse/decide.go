@@ -142,7 +142,7 @@ Exit status, for scripts:
 	f.StringVar(&file, "file", "", "a JSON file holding the decision body of API.md (flags are ignored)")
 	f.BoolVar(&remote, "remote", false, "ask the running server at --server instead of reading the store")
 	f.BoolVar(&explain, "explain", false, "after the answer, print which rules fired (file:line) and the input and data they read")
-	configFlags(f, cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindClientFlags)
+	configFlags(f, cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindDecisionFlags, cfg.bindClientFlags)
 	return cmd
 }
 

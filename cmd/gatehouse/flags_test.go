@@ -21,6 +21,7 @@ func flagGroups() map[string]func(*Config, *pflag.FlagSet) {
 	return map[string]func(*Config, *pflag.FlagSet){
 		"store":      (*Config).bindStoreFlags,
 		"policy-dir": (*Config).bindPolicyDirFlag,
+		"decision":   (*Config).bindDecisionFlags,
 		"serve":      (*Config).bindServeFlags,
 		"jwt-secret": (*Config).bindJWTSecretFlag,
 		"jwt-claims": (*Config).bindJWTClaimFlags,
@@ -32,15 +33,15 @@ func flagGroups() map[string]func(*Config, *pflag.FlagSet) {
 // its RunE: the store flags where it opens the store, --policy-dir where it
 // loads a policy, the client flags where it calls a running gatehouse.
 var commandGroups = map[string][]string{
-	"gatehouse serve":            {"store", "policy-dir", "serve"},
-	"gatehouse decide":           {"store", "policy-dir", "client"}, // local, or --remote
+	"gatehouse serve":            {"store", "policy-dir", "decision", "serve"},
+	"gatehouse decide":           {"store", "policy-dir", "decision", "client"}, // local, or --remote
 	"gatehouse seed":             {"store", "policy-dir"},
 	"gatehouse token":            {"jwt-secret", "jwt-claims"},
 	"gatehouse version":          nil,
 	"gatehouse policy test":      {"policy-dir"},
 	"gatehouse policy check":     {"policy-dir"},
 	"gatehouse policy fmt":       {"policy-dir"},
-	"gatehouse policy replay":    {"store", "policy-dir"},
+	"gatehouse policy replay":    {"store", "policy-dir", "decision"},
 	"gatehouse policy push":      {"policy-dir", "client"},
 	"gatehouse policy list":      {"client"},
 	"gatehouse policy rollback":  {"client"},

@@ -66,7 +66,7 @@ when the replay itself fails): read the summary, or grep for "flip".`,
 		},
 	}
 	cmd.Flags().StringVar(&logFile, "log", "", "the decision log to replay (JSON lines)")
-	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag)
+	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindDecisionFlags)
 	return cmd
 }
 

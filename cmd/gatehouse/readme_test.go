@@ -257,8 +257,10 @@ func TestReadme(t *testing.T) {
 	sh := exec.CommandContext(ctx, "bash", "-c", script.String())
 	sh.Dir = work
 	sh.WaitDelay = 10 * time.Second // a killed bash's children may hold its output open
+	// A generous deadline for the offline decide and replay steps: a loaded
+	// machine must not turn an evaluation into a timeout deny.
 	sh.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LANG=C.UTF-8",
-		"GATEHOUSE_SERVER=http://" + addr}
+		"GATEHOUSE_SERVER=http://" + addr, "GATEHOUSE_DECISION_TIMEOUT=20s"}
 	start := time.Now()
 	out, err := sh.CombinedOutput()
 	if ctx.Err() != nil {

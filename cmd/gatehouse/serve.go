@@ -43,7 +43,7 @@ func newServeCommand(cfg *Config) *cobra.Command {
 			return serve(ctx, cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 		},
 	}
-	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindServeFlags)
+	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindDecisionFlags, cfg.bindServeFlags)
 	return cmd
 }
 
@@ -68,11 +68,10 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		engine.WithLogger(log),
 		engine.WithSystemAdmins(cfg.SystemAdmins...),
 		engine.WithDecisionCache(cfg.DecisionCache),
-		engine.WithDecisionTimeout(cfg.DecisionTimeout),
 		engine.WithObserver(httpapi.NewMetrics(reg)),
 		engine.WithReloadObserver(func(outcome string) { reloads.WithLabelValues(outcome).Inc() }),
 	}
-	engOpts = append(engOpts, storeTimeouts(cfg)...)
+	engOpts = append(engOpts, timeouts(cfg)...)
 	if len(cfg.DecisionLog) > 0 {
 		dlog, err := decisionlog.Open(cfg.DecisionLog, decisionlog.WithMask(cfg.DecisionLogMask...), decisionlog.WithLogger(log))
 		if err != nil {

@@ -41,10 +41,12 @@ func openStore(cfg *Config) (store engine.Store, created bool, err error) {
 	}
 }
 
-// storeTimeouts are the engine options of --store-write-timeout and
-// --store-read-timeout: the budget of one command and of /ready (R45).
-func storeTimeouts(cfg *Config) []engine.Option {
+// timeouts are the engine options of --decision-timeout,
+// --store-write-timeout and --store-read-timeout: the budget of one
+// decision, of one command and of /ready (R45).
+func timeouts(cfg *Config) []engine.Option {
 	return []engine.Option{
+		engine.WithDecisionTimeout(cfg.DecisionTimeout),
 		engine.WithCommandTimeout(cfg.StoreWriteTimeout),
 		engine.WithReadyTimeout(cfg.StoreReadTimeout),
 	}
@@ -115,7 +117,7 @@ func openEngine(ctx context.Context, cfg *Config, opts ...engine.Option) (*engin
 	if err != nil {
 		return nil, nil, false, err
 	}
-	opts = append(append([]engine.Option{engine.WithLogger(slog.Default())}, storeTimeouts(cfg)...), opts...)
+	opts = append(append([]engine.Option{engine.WithLogger(slog.Default())}, timeouts(cfg)...), opts...)
 	eng, err := engine.New(store, p, opts...)
 	if err != nil {
 		store.Close()
@@ -138,7 +140,7 @@ func openReadingEngine(ctx context.Context, cfg *Config, elsewhere string, opts 
 	if err != nil {
 		return nil, nil, err
 	}
-	opts = append(append([]engine.Option{engine.WithLogger(slog.Default())}, storeTimeouts(cfg)...), opts...)
+	opts = append(append([]engine.Option{engine.WithLogger(slog.Default())}, timeouts(cfg)...), opts...)
 	eng, err := engine.New(store, p, opts...)
 	if err == nil && cfg.PolicyDir == "" {
 		if err = eng.SyncPolicy(ctx); err != nil {
