@@ -61,6 +61,9 @@ type KeySet struct {
 	ctx   context.Context
 	stop  context.CancelFunc
 
+	failed     chan struct{} // closed when a fetch has failed
+	failedOnce sync.Once
+
 	mu           sync.Mutex
 	lastOnDemand time.Time
 	inflight     chan struct{}
@@ -258,7 +261,7 @@ func NewKeySet(ctx context.Context, rawURL string, opts ...KeySetOption) (*KeySe
 	}
 	u, _ := url.Parse(rawURL)
 	ctx, stop := context.WithCancel(ctx)
-	k := &KeySet{url: rawURL, shown: shownURL(u), cfg: cfg, ctx: ctx, stop: stop}
+	k := &KeySet{url: rawURL, shown: shownURL(u), cfg: cfg, ctx: ctx, stop: stop, failed: make(chan struct{})}
 	k.cfg.log = cfg.log.With("jwks", k.shown)
 	client := fetchClient{k: k, cl: newFetchClient(cfg.timeout)}
 	res, err := httprc.NewResource(rawURL, httprc.TransformFunc[*keySnapshot](k.transform),
@@ -283,11 +286,21 @@ func NewKeySet(ctx context.Context, rawURL string, opts ...KeySetOption) (*KeySe
 	}
 	wait, cancel := context.WithTimeout(ctx, cfg.timeout+time.Second)
 	defer cancel()
-	if res.Ready(wait) != nil {
+	ready := make(chan struct{})
+	go func() { _ = res.Ready(wait); close(ready) }()
+	select {
+	case <-ready:
+	case <-k.failed:
+	case <-wait.Done():
+	}
+	if res.Resource() == nil {
 		k.cfg.log.Warn("the identity provider's keys could not be fetched yet: every token is refused (401) until a fetch succeeds")
 	}
 	return k, nil
 }
+
+// fetchFailed notes that a fetch has failed, for NewKeySet's wait.
+func (k *KeySet) fetchFailed() { k.failedOnce.Do(func() { close(k.failed) }) }
 
 // Close stops refreshing the keys.
 func (k *KeySet) Close() { k.stop() }
@@ -301,6 +314,9 @@ type fetchClient struct {
 
 func (f fetchClient) Do(req *http.Request) (*http.Response, error) {
 	res, err := f.cl.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		defer f.k.fetchFailed()
+	}
 	if err != nil {
 		f.k.cfg.log.Warn("fetching the identity provider's keys failed: the keys fetched last stay in use",
 			"error", scrubURL(err).Error())
@@ -317,6 +333,7 @@ func (f fetchClient) Do(req *http.Request) (*http.Response, error) {
 // error keeps the previous snapshot (httprc stores only successes).
 func (k *KeySet) transform(_ context.Context, res *http.Response) (*keySnapshot, error) {
 	fail := func(err error) (*keySnapshot, error) {
+		defer k.fetchFailed()
 		k.cfg.log.Warn("the identity provider's key set was not usable: the keys fetched last stay in use", "error", err.Error())
 		return nil, err
 	}
