@@ -275,14 +275,14 @@ func NewKeySet(ctx context.Context, rawURL string, opts ...KeySetOption) (*KeySe
 	}
 	k.res = res
 	// Two workers: an early fetch never waits behind a scheduled one.
+	// httprc's errors quote the URL: they are not passed on.
 	k.ctrl, err = httprc.NewClient(httprc.WithWorkers(2), httprc.WithHTTPClient(client)).Start(ctx)
+	if err == nil {
+		err = k.ctrl.Add(ctx, res, httprc.WithWaitReady(false))
+	}
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("start fetching the key set: %w", err)
-	}
-	if err := k.ctrl.Add(ctx, res, httprc.WithWaitReady(false)); err != nil {
-		stop()
-		return nil, fmt.Errorf("start fetching the key set: %w", err)
+		return nil, errors.New("could not start fetching the key set")
 	}
 	wait, cancel := context.WithTimeout(ctx, cfg.timeout+time.Second)
 	defer cancel()
@@ -403,7 +403,7 @@ func verificationKey(key jwk.Key) (*setKey, string) {
 	case ed25519.PublicKey:
 		algs = []string{"EdDSA"}
 	default:
-		return nil, fmt.Sprintf("a %s key is not a public signing key (RSA, EC or Ed25519)", key.KeyType())
+		return nil, fmt.Sprintf("it is not a public signing key (RSA, EC or Ed25519) but of type %s", key.KeyType())
 	}
 	if alg, ok := key.Algorithm(); ok {
 		if !slices.Contains(algs, alg.String()) {

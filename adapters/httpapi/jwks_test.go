@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -418,4 +420,66 @@ func TestSubjectClaimR43(t *testing.T) {
 	}
 	_, err = httpapi.NewHS256Verifier(testSecret, httpapi.WithSubjectClaim("exp"))
 	require.ErrorContains(t, err, "the subject claim cannot be exp")
+}
+
+// R43: keys a key set must not be trusted with are left out, and the
+// operator told why: a symmetric key (an HS256 token naming it never
+// passes, whoever knows its secret), a key for encryption, an RSA key under
+// 2048 bits, a kid given twice.
+func TestKeySetLeavesOutKeysItCannotTrustR43(t *testing.T) {
+	good := idptest.NewRSAKey(t, "good")
+	enc := idptest.NewRSAKey(t, "enc")
+	dup1, dup2 := idptest.NewECKey(t, "dup"), idptest.NewECKey(t, "dup")
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	jwkOf := func(raw any, fields map[string]any) json.RawMessage {
+		k, err := jwk.Import(raw)
+		require.NoError(t, err)
+		for name, v := range fields {
+			require.NoError(t, k.Set(name, v))
+		}
+		b, err := json.Marshal(k)
+		require.NoError(t, err)
+		return b
+	}
+	set, err := json.Marshal(map[string][]json.RawMessage{"keys": {
+		jwkOf(good.Private.Public(), map[string]any{"kid": "good"}),
+		jwkOf(testSecret, map[string]any{"kid": "hmac", "alg": "HS256"}),
+		jwkOf(enc.Private.Public(), map[string]any{"kid": "enc", "use": "enc"}),
+		jwkOf(&weak.PublicKey, map[string]any{"kid": "weak"}),
+		jwkOf(dup1.Private.Public(), map[string]any{"kid": "dup"}),
+		jwkOf(dup2.Private.Public(), map[string]any{"kid": "dup"}),
+	}})
+	require.NoError(t, err)
+	idp := idptest.Start(t)
+	idp.ServeRaw(set)
+	v, logs := keySetVerifier(t, idp.JWKSURL(), []httpapi.KeySetOption{httpapi.WithKeySetMinRefreshInterval(time.Hour),
+		httpapi.WithKeySetRefreshInterval(time.Hour)})
+
+	_, err = v.Verify(good.Sign(t, validClaims("alice")))
+	require.NoError(t, err)
+	hmac := jwt.NewWithClaims(jwt.SigningMethodHS256, validClaims("alice"))
+	hmac.Header["kid"] = "hmac"
+	hmacToken, err := hmac.SignedString(testSecret)
+	require.NoError(t, err)
+	weakToken := jwt.NewWithClaims(jwt.SigningMethodRS256, validClaims("alice"))
+	weakToken.Header["kid"] = "weak"
+	weakSigned, err := weakToken.SignedString(weak)
+	require.NoError(t, err)
+	for name, tt := range map[string]struct{ token, want string }{
+		"HS256 naming a symmetric key": {hmacToken, "the token is not signed with the identity provider's key"},
+		"a key for encryption":         {enc.Sign(t, validClaims("alice")), "is not in the identity provider's key set"},
+		"a weak RSA key":               {weakSigned, "is not in the identity provider's key set"},
+		"a kid given twice":            {dup1.Sign(t, validClaims("alice")), "the token's key (kid) is given twice"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := v.Verify(tt.token)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+	logged := strings.ReplaceAll(logs.String(), `\"`, `"`)
+	for _, why := range []string{`key "hmac": it is not a public signing key (RSA, EC or Ed25519) but of type oct`, `key "enc": its use is "enc", not sig`,
+		`key "weak": an RSA key needs at least 2048 bits (it has 1024)`, `key "dup": given twice, refused`} {
+		assert.Contains(t, logged, why)
+	}
 }
