@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,19 +38,25 @@ const (
 	MaxJWTLeeway     = 5 * time.Minute
 )
 
-// JWTVerifier verifies JWTs signed with one key and one algorithm (R43).
-// Tokens must carry exp and a sub that is a valid id; "alg: none" and any
-// other algorithm than the key's are refused, so no algorithm confusion is
-// possible. When an audience or an issuer is configured, tokens must name
-// it in aud or iss. exp, nbf and iat are checked with a small leeway for
-// clock skew. It is safe for concurrent use.
+// JWTVerifier verifies JWTs (R43): signed with one key and one algorithm
+// (NewHS256Verifier, NewPublicKeyVerifier) or with a key of an identity
+// provider's key set, found by the token's kid (NewKeySetVerifier). Tokens
+// must carry exp and a subject claim (sub unless WithSubjectClaim names
+// another) that is a valid id; "alg: none" is refused, and a token's
+// algorithm must be one its key allows, so no algorithm confusion is
+// possible (an HS256 token never verifies against an RSA public key). When
+// an audience or an issuer is configured, tokens must name it in aud or
+// iss. exp, nbf and iat are checked with a small leeway for clock skew. It
+// is safe for concurrent use.
 type JWTVerifier struct {
-	key      any
-	method   string
-	audience string
-	issuer   string
-	leeway   time.Duration
-	parser   *jwt.Parser
+	keyfunc      jwt.Keyfunc
+	methods      []string
+	signer       string
+	audience     string
+	issuer       string
+	subjectClaim string
+	leeway       time.Duration
+	parser       *jwt.Parser
 }
 
 var _ Verifier = (*JWTVerifier)(nil)
@@ -70,13 +77,26 @@ func WithIssuer(iss string) VerifierOption { return func(v *JWTVerifier) { v.iss
 // must be between 0 and MaxJWTLeeway, or the constructor fails.
 func WithLeeway(d time.Duration) VerifierOption { return func(v *JWTVerifier) { v.leeway = d } }
 
+// DefaultSubjectClaim is the claim naming the actor unless WithSubjectClaim
+// names another.
+const DefaultSubjectClaim = "sub"
+
+// WithSubjectClaim names the claim whose value is the actor (R43) when an
+// identity provider puts it elsewhere than in sub, e.g. "email". Its value
+// must be a string that is a valid id, or the token is refused. An empty
+// name means sub; another registered claim (exp, iss ...) is refused by
+// the constructor.
+func WithSubjectClaim(name string) VerifierOption {
+	return func(v *JWTVerifier) { v.subjectClaim = name }
+}
+
 // NewHS256Verifier returns a verifier of HS256 tokens signed with secret,
 // which must hold at least MinHS256SecretBytes bytes.
 func NewHS256Verifier(secret []byte, opts ...VerifierOption) (*JWTVerifier, error) {
 	if len(secret) < MinHS256SecretBytes {
 		return nil, fmt.Errorf("httpapi: an HS256 secret needs at least %d bytes (it has %d)", MinHS256SecretBytes, len(secret))
 	}
-	return newVerifier(append([]byte(nil), secret...), jwt.SigningMethodHS256.Alg(), opts)
+	return newSingleKeyVerifier(append([]byte(nil), secret...), jwt.SigningMethodHS256.Alg(), opts)
 }
 
 // NewPublicKeyVerifier returns a verifier of tokens signed by the private
@@ -112,28 +132,58 @@ func NewPublicKeyVerifier(pemBytes []byte, opts ...VerifierOption) (*JWTVerifier
 		if k.N.BitLen() < 2048 {
 			return nil, fmt.Errorf("httpapi: an RSA key needs at least 2048 bits (it has %d)", k.N.BitLen())
 		}
-		return newVerifier(k, jwt.SigningMethodRS256.Alg(), opts)
+		return newSingleKeyVerifier(k, jwt.SigningMethodRS256.Alg(), opts)
 	case *ecdsa.PublicKey:
 		if k.Curve != elliptic.P256() {
 			return nil, fmt.Errorf("httpapi: an ECDSA key must be on P-256 for ES256 (it is on %s)", k.Curve.Params().Name)
 		}
-		return newVerifier(k, jwt.SigningMethodES256.Alg(), opts)
+		return newSingleKeyVerifier(k, jwt.SigningMethodES256.Alg(), opts)
 	}
 	return nil, fmt.Errorf("httpapi: a %T key is not supported: use RSA (RS256) or ECDSA P-256 (ES256)", key)
 }
 
+// NewKeySetVerifier returns a verifier of tokens signed by a key of ks, an
+// identity provider's key set: the token's kid header names the key, and
+// its alg must be one that key allows (RS256 ... PS512 for RSA, ES256,
+// ES384 or ES512 by the curve of an EC key, EdDSA for Ed25519, or the
+// JWK's own alg when it names one). Tokens the set cannot vouch for (no
+// kid, a kid not in the set even after an early fetch, keys unavailable)
+// are refused with the reason.
+func NewKeySetVerifier(ks *KeySet, opts ...VerifierOption) (*JWTVerifier, error) {
+	keyfunc := func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		return ks.key(kid, t.Method.Alg())
+	}
+	return newVerifier(keyfunc, keySetAlgorithms, "the identity provider's key its kid names", opts)
+}
+
+// newSingleKeyVerifier returns a verifier of tokens signed with key by
+// method, and no other algorithm.
+func newSingleKeyVerifier(key any, method string, opts []VerifierOption) (*JWTVerifier, error) {
+	keyfunc := func(*jwt.Token) (any, error) { return key, nil }
+	return newVerifier(keyfunc, []string{method}, fmt.Sprintf("this server's key and algorithm (%s)", method), opts)
+}
+
 // newVerifier applies opts and prepares the parser, which holds every
-// check but the subject's.
-func newVerifier(key any, method string, opts []VerifierOption) (*JWTVerifier, error) {
-	v := &JWTVerifier{key: key, method: method, leeway: DefaultJWTLeeway}
+// check but the subject's. methods are the only algorithms the parser
+// accepts; keyfunc may narrow them per key. signer names the key in
+// messages.
+func newVerifier(keyfunc jwt.Keyfunc, methods []string, signer string, opts []VerifierOption) (*JWTVerifier, error) {
+	v := &JWTVerifier{keyfunc: keyfunc, methods: methods, signer: signer, leeway: DefaultJWTLeeway}
 	for _, opt := range opts {
 		opt(v)
 	}
 	if v.leeway < 0 || v.leeway > MaxJWTLeeway {
 		return nil, fmt.Errorf("httpapi: the JWT leeway must be between 0s and %s (it is %s)", MaxJWTLeeway, v.leeway)
 	}
+	if v.subjectClaim == "" {
+		v.subjectClaim = DefaultSubjectClaim
+	}
+	if v.subjectClaim != DefaultSubjectClaim && slices.Contains(registeredClaims, v.subjectClaim) {
+		return nil, fmt.Errorf("httpapi: the subject claim cannot be %s, a registered claim that names no actor", v.subjectClaim)
+	}
 	parserOpts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{v.method}),
+		jwt.WithValidMethods(v.methods),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(v.leeway),
@@ -148,67 +198,87 @@ func newVerifier(key any, method string, opts []VerifierOption) (*JWTVerifier, e
 	return v, nil
 }
 
-// Algorithm is the only JWT algorithm the verifier accepts.
-func (v *JWTVerifier) Algorithm() string { return v.method }
+// Algorithm lists the JWT algorithms the verifier accepts, comma-separated:
+// one for a single key, those of the key types for a key set (where each
+// key narrows them further).
+func (v *JWTVerifier) Algorithm() string { return strings.Join(v.methods, ", ") }
 
 // Verify checks the token's signature, algorithm, expiry (with the
-// leeway), audience and issuer, and returns its sub claim. Its error says
-// what is wrong in a sentence for the caller; it never quotes the token.
+// leeway), audience and issuer, and returns its subject claim. Its error
+// says what is wrong in a sentence for the caller; it never quotes the
+// token.
 func (v *JWTVerifier) Verify(token string) (string, error) {
 	claims := jwt.RegisteredClaims{}
-	if _, err := v.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
+	if _, err := v.parser.ParseWithClaims(token, &claims, v.keyfunc); err != nil {
 		return "", v.explain(err, &claims)
 	}
-	if err := checkClaimKeys(token); err != nil {
+	raw, err := checkClaimKeys(token, v.subjectClaim)
+	if err != nil {
 		return "", err
 	}
-	if !engine.ValidID(claims.Subject) {
-		return "", errors.New("the token's sub claim is missing or not a valid id")
+	subject := claims.Subject
+	if v.subjectClaim != DefaultSubjectClaim {
+		subject = ""
+		if value, ok := raw[v.subjectClaim]; !ok || json.Unmarshal(value, &subject) != nil {
+			return "", fmt.Errorf("the token's %s claim, which names the actor, is missing or not a string", v.subjectClaim)
+		}
 	}
-	return claims.Subject, nil
+	if !engine.ValidID(subject) {
+		return "", fmt.Errorf("the token's %s claim is missing or not a valid id", v.subjectClaim)
+	}
+	return subject, nil
 }
 
 // registeredClaims are the claims Verify reads (RFC 7519, section 4.1).
 var registeredClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
 
-// checkClaimKeys refuses a verified token whose claims are ambiguous: a key
-// given twice, or a registered claim spelled in another case ("SUB").
-// encoding/json keeps the last of two equal keys and reads "SUB" as sub, so
-// a proxy or an audit trail reading the same token could see another actor
-// than the one gatehouse acts for (R43, R44).
-func checkClaimKeys(token string) error {
-	_, rest, _ := strings.Cut(token, ".")
+// checkClaimKeys refuses a verified token whose header or claims are
+// ambiguous: a key given twice, or a registered claim or the subject claim
+// spelled in another case ("SUB"). encoding/json keeps the last of two
+// equal keys and reads "SUB" as sub, so a proxy or an audit trail reading
+// the same token could see another actor than the one gatehouse acts for
+// (R43, R44). It returns the claims, undecoded.
+func checkClaimKeys(token, subjectClaim string) (map[string]json.RawMessage, error) {
+	header, rest, _ := strings.Cut(token, ".")
 	payload, _, _ := strings.Cut(rest, ".")
+	rawHeader, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil || engine.CheckJSONKeys(rawHeader, nil) != nil {
+		return nil, errors.New("the token's header names a key twice")
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
-		return errors.New("the token's claims are not base64url")
+		return nil, errors.New("the token's claims are not base64url")
 	}
 	if err := engine.CheckJSONKeys(raw, nil); err != nil {
-		return errors.New("the token's claims name a key twice")
+		return nil, errors.New("the token's claims name a key twice")
 	}
 	var claims map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &claims); err != nil {
-		return errors.New("the token's claims are not a JSON object")
+		return nil, errors.New("the token's claims are not a JSON object")
 	}
+	names := append(slices.Clone(registeredClaims), subjectClaim)
 	for key := range claims {
-		for _, name := range registeredClaims {
+		for _, name := range names {
 			if key != name && strings.EqualFold(key, name) {
-				return fmt.Errorf("the token spells the %s claim in another case", name)
+				return nil, fmt.Errorf("the token spells the %s claim in another case", name)
 			}
 		}
 	}
-	return nil
+	return claims, nil
 }
 
 // explain turns a jwt error into sentences naming what is wrong. The jwt
 // library's own messages may quote parts of the token (its alg header, a
 // JSON fragment), so they are never passed on.
 func (v *JWTVerifier) explain(err error, claims *jwt.RegisteredClaims) error {
+	var ke *keyError
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return errors.New("the token is not a well-formed JWT: three base64url parts (header, claims, signature) holding JSON, with exp, nbf and iat as numbers")
+	case errors.As(err, &ke):
+		return ke
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return fmt.Errorf("the token is not signed with this server's key and algorithm (%s)", v.method)
+		return fmt.Errorf("the token is not signed with %s", v.signer)
 	case !errors.Is(err, jwt.ErrTokenInvalidClaims):
 		return errors.New("the token is not valid")
 	}

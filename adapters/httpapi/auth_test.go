@@ -511,4 +511,14 @@ func TestAmbiguousClaimsAreRefusedR43(t *testing.T) {
 			assert.NotContains(t, err.Error(), "ops", "the error does not echo the token")
 		})
 	}
+	t.Run("alg twice in the header", func(t *testing.T) {
+		enc := base64.RawURLEncoding
+		signing := enc.EncodeToString([]byte(`{"alg":"none","alg":"HS256","typ":"JWT"}`)) + "." +
+			enc.EncodeToString([]byte(`{"sub":"alice","exp":`+strconv.FormatInt(exp, 10)+`}`))
+		sig, err := jwt.SigningMethodHS256.Sign(signing, testSecret)
+		require.NoError(t, err)
+		sub, err := v.Verify(signing + "." + enc.EncodeToString(sig))
+		require.ErrorContains(t, err, "the token's header names a key twice")
+		assert.Empty(t, sub)
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
@@ -33,6 +35,14 @@ type Config struct {
 	JWTIssuer        string
 	JWTLeeway        time.Duration
 	SystemAdmins     []string
+
+	// JWTJWKSURL is an identity provider's key set (R43); with none, no key
+	// file and no secret, --jwt-issuer's OpenID configuration names it.
+	JWTJWKSURL        string
+	JWTJWKSRefresh    time.Duration
+	JWTJWKSMinRefresh time.Duration
+	JWTJWKSLifetime   time.Duration
+	JWTSubjectClaim   string
 
 	WebhookURLs       []string
 	WebhookSecretFile string
@@ -68,6 +78,11 @@ func DefaultConfig() *Config {
 
 		StoreWriteTimeout: time.Second,
 		StoreReadTimeout:  time.Second,
+
+		JWTSubjectClaim:   httpapi.DefaultSubjectClaim,
+		JWTJWKSRefresh:    httpapi.DefaultKeySetRefreshInterval,
+		JWTJWKSMinRefresh: httpapi.DefaultKeySetMinRefreshInterval,
+		JWTJWKSLifetime:   httpapi.DefaultKeySetLifetime,
 	}
 }
 
@@ -111,6 +126,15 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
 	c.bindJWTSecretFlag(fs)
 	fs.StringVar(&c.JWTPublicKeyFile, "jwt-public-key-file", c.JWTPublicKeyFile, "PEM public key (RS256 or ES256) that verifies API tokens")
+	fs.StringVar(&c.JWTJWKSURL, "jwt-jwks-url", c.JWTJWKSURL,
+		"identity provider's JSON Web Key Set (https, or http to localhost) whose keys verify API tokens by their kid; "+
+			"without it, a key file or a secret, the keys of --jwt-issuer's OpenID configuration are used")
+	fs.DurationVar(&c.JWTJWKSRefresh, "jwt-jwks-refresh-interval", c.JWTJWKSRefresh, "how often the identity provider's keys are fetched again (at least 1s)")
+	fs.DurationVar(&c.JWTJWKSMinRefresh, "jwt-jwks-min-refresh-interval", c.JWTJWKSMinRefresh,
+		"least time between two early fetches of the keys for tokens naming an unknown kid, and between retries after a failed fetch")
+	fs.DurationVar(&c.JWTJWKSLifetime, "jwt-jwks-cache-lifetime", c.JWTJWKSLifetime,
+		"how long fetched keys stay usable while the identity provider cannot be reached; then every token gets 401")
+	fs.StringVar(&c.JWTSubjectClaim, "jwt-subject-claim", c.JWTSubjectClaim, "claim of API tokens naming the actor (e.g. email); its value must be a valid id")
 	c.bindJWTClaimFlags(fs)
 }
 
@@ -146,9 +170,7 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
 	}
-	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
-		errs = append(errs, errors.New("give --jwt-hs256-secret-file or --jwt-public-key-file, not both"))
-	}
+	errs = append(errs, c.validateJWTKeys()...)
 	if c.JWTLeeway < 0 || c.JWTLeeway > httpapi.MaxJWTLeeway {
 		errs = append(errs, fmt.Errorf("--jwt-leeway must be between 0s and %s (it is %s)", httpapi.MaxJWTLeeway, c.JWTLeeway))
 	}
@@ -186,4 +208,60 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--store-read-timeout must be positive, not %s", c.StoreReadTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// validateJWTKeys checks that at most one source of token keys is given
+// and, for an identity provider's key set, its URL (or the issuer's, for
+// OpenID Connect discovery) and refresh intervals (R43).
+func (c *Config) validateJWTKeys() []error {
+	var errs, given []string
+	for flag, value := range map[string]string{
+		"--jwt-hs256-secret-file": c.JWTSecretFile, "--jwt-public-key-file": c.JWTPublicKeyFile, "--jwt-jwks-url": c.JWTJWKSURL,
+	} {
+		if value != "" {
+			given = append(given, flag)
+		}
+	}
+	slices.Sort(given)
+	if len(given) > 1 {
+		which := "both"
+		if len(given) > 2 {
+			which = "all of"
+		}
+		errs = append(errs, fmt.Sprintf("give one of --jwt-hs256-secret-file, --jwt-public-key-file and --jwt-jwks-url, not %s %s", which, strings.Join(given, " and ")))
+	}
+	if c.JWTJWKSURL != "" {
+		if err := httpapi.CheckKeySetURL(c.JWTJWKSURL); err != nil {
+			errs = append(errs, fmt.Sprintf("--jwt-jwks-url %s: %v", redactURL(c.JWTJWKSURL), err))
+		}
+	}
+	if c.discoversKeys() {
+		if err := httpapi.CheckKeySetURL(c.JWTIssuer); err != nil {
+			errs = append(errs, fmt.Sprintf("--jwt-issuer %s: with no --jwt-jwks-url, key file or secret, the keys are found by OpenID Connect discovery at the issuer, and %v", redactURL(c.JWTIssuer), err))
+		}
+	}
+	if c.JWTJWKSURL != "" || c.discoversKeys() {
+		switch {
+		case c.JWTJWKSRefresh < time.Second:
+			errs = append(errs, fmt.Sprintf("--jwt-jwks-refresh-interval must be at least 1s (it is %s)", c.JWTJWKSRefresh))
+		case c.JWTJWKSMinRefresh <= 0 || c.JWTJWKSMinRefresh > c.JWTJWKSRefresh:
+			errs = append(errs, fmt.Sprintf("--jwt-jwks-min-refresh-interval must be positive and at most --jwt-jwks-refresh-interval %s (it is %s)", c.JWTJWKSRefresh, c.JWTJWKSMinRefresh))
+		case c.JWTJWKSLifetime <= c.JWTJWKSRefresh:
+			errs = append(errs, fmt.Sprintf("--jwt-jwks-cache-lifetime must be longer than --jwt-jwks-refresh-interval %s (it is %s)", c.JWTJWKSRefresh, c.JWTJWKSLifetime))
+		}
+	}
+	if c.JWTSubjectClaim == "" {
+		errs = append(errs, "--jwt-subject-claim must name a claim (sub by default)")
+	}
+	var out []error
+	for _, e := range errs {
+		out = append(out, errors.New(e))
+	}
+	return out
+}
+
+// discoversKeys reports whether the token keys are found by OpenID Connect
+// discovery: --jwt-issuer is set and no other source of keys is.
+func (c *Config) discoversKeys() bool {
+	return c.JWTIssuer != "" && c.JWTSecretFile == "" && c.JWTPublicKeyFile == "" && c.JWTJWKSURL == ""
 }

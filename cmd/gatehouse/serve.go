@@ -50,7 +50,7 @@ func newServeCommand(cfg *Config) *cobra.Command {
 // serve runs gatehouse until ctx ends, then shuts down gracefully: it stops
 // accepting, lets in-flight requests finish, and closes the store.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	verifier, err := newVerifier(cfg)
+	verifier, err := newVerifier(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			log.Warn("no --jwt-audience or no --jwt-issuer: tokens the key signed for any audience or issuer are accepted; set both in production")
 		}
 	} else {
-		log.Warn("no --jwt-hs256-secret-file or --jwt-public-key-file: every authenticated endpoint answers 401")
+		log.Warn("no --jwt-hs256-secret-file, --jwt-public-key-file, --jwt-jwks-url or --jwt-issuer: every authenticated endpoint answers 401")
 	}
 	srv := newHTTPServer(cfg.HTTP, httpapi.New(eng, opts...), reg, log)
 	ln, err := listen(cfg.HTTP, cfg.Addr, log)
@@ -204,10 +204,14 @@ func sweepExpiries(ctx context.Context, eng *engine.Engine, every time.Duration,
 }
 
 // newVerifier returns the JWT verifier the configuration names, or nil.
-// It checks the audience and issuer when they are configured (R43).
-func newVerifier(cfg *Config) (httpapi.Verifier, error) {
+// It checks the audience and issuer when they are configured and reads
+// the actor from --jwt-subject-claim (R43). An identity provider's key set
+// (--jwt-jwks-url, or the jwks_uri of --jwt-issuer's OpenID configuration)
+// is kept fresh until ctx ends.
+func newVerifier(ctx context.Context, cfg *Config, log *slog.Logger) (httpapi.Verifier, error) {
 	opts := []httpapi.VerifierOption{
 		httpapi.WithAudience(cfg.JWTAudience), httpapi.WithIssuer(cfg.JWTIssuer), httpapi.WithLeeway(cfg.JWTLeeway),
+		httpapi.WithSubjectClaim(cfg.JWTSubjectClaim),
 	}
 	switch {
 	case cfg.JWTSecretFile != "":
@@ -230,7 +234,43 @@ func newVerifier(cfg *Config) (httpapi.Verifier, error) {
 			return nil, fmt.Errorf("--jwt-public-key-file: %w", err)
 		}
 		return v, nil
+	case cfg.JWTJWKSURL != "" || cfg.discoversKeys():
+		return newKeySetVerifier(ctx, cfg, log, opts)
 	default:
 		return nil, nil
 	}
+}
+
+// newKeySetVerifier returns a verifier of the identity provider's key set:
+// --jwt-jwks-url, or the jwks_uri that OpenID Connect discovery at
+// --jwt-issuer finds (whose issuer must be exactly --jwt-issuer). URLs
+// are logged redacted.
+func newKeySetVerifier(ctx context.Context, cfg *Config, log *slog.Logger, opts []httpapi.VerifierOption) (httpapi.Verifier, error) {
+	ksOpts := []httpapi.KeySetOption{
+		httpapi.WithKeySetRefreshInterval(cfg.JWTJWKSRefresh),
+		httpapi.WithKeySetMinRefreshInterval(cfg.JWTJWKSMinRefresh),
+		httpapi.WithKeySetLifetime(cfg.JWTJWKSLifetime),
+		httpapi.WithKeySetLogger(log),
+	}
+	jwksURL, flag := cfg.JWTJWKSURL, "--jwt-jwks-url"
+	if jwksURL == "" {
+		discovered, err := httpapi.DiscoverKeySetURL(ctx, cfg.JWTIssuer, ksOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("--jwt-issuer: OpenID Connect discovery (no --jwt-jwks-url, key file or secret is given): %w", err)
+		}
+		log.Info("found the identity provider's keys by OpenID Connect discovery", "issuer", cfg.JWTIssuer, "jwks", redactURL(discovered))
+		jwksURL, flag = discovered, "the jwks_uri --jwt-issuer's OpenID configuration names"
+	}
+	ks, err := httpapi.NewKeySet(ctx, jwksURL, ksOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, redactURL(jwksURL), err)
+	}
+	v, err := httpapi.NewKeySetVerifier(ks, opts...)
+	if err != nil {
+		ks.Close()
+		return nil, err
+	}
+	log.Info("verifying API tokens with the identity provider's keys", "jwks", redactURL(jwksURL),
+		"refresh_interval", cfg.JWTJWKSRefresh, "cache_lifetime", cfg.JWTJWKSLifetime, "subject_claim", cfg.JWTSubjectClaim)
+	return v, nil
 }
