@@ -131,9 +131,15 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	grpcSrv, err := startGRPC(cfg.GRPCAddr, eng, verifier, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer grpcSrv.shutdown(cfg.HTTP.ShutdownTimeout, log) // on every return; again is a no-op
 	log.Info("gatehouse serving", "addr", ln.Addr().String(), "store", cfg.Store,
 		"policy_revision", eng.Policy().Revision, "policy_source", eng.Policy().Source,
-		"max_connections", cfg.HTTP.MaxConnections)
+		"max_connections", cfg.HTTP.MaxConnections, "grpc_addr", grpcSrv.addr())
 
 	go sweepExpiries(ctx, eng, cfg.ExpirySweep, log)
 	if len(cfg.WebhookURLs) > 0 {
@@ -159,10 +165,19 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	select {
 	case err := <-errc:
 		return err
+	case err := <-grpcSrv.failed():
+		shutdown(srv, cfg.HTTP.ShutdownTimeout, log)
+		return fmt.Errorf("--grpc-addr: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	grpcDone := make(chan struct{})
+	go func() {
+		defer close(grpcDone)
+		grpcSrv.shutdown(cfg.HTTP.ShutdownTimeout, log)
+	}()
 	shutdown(srv, cfg.HTTP.ShutdownTimeout, log)
+	<-grpcDone
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
