@@ -137,9 +137,13 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer grpcSrv.shutdown(cfg.HTTP.ShutdownTimeout, log) // on every return; again is a no-op
-	log.Info("gatehouse serving", "addr", ln.Addr().String(), "store", cfg.Store,
+	serving := []any{"addr", ln.Addr().String(), "store", cfg.Store,
 		"policy_revision", eng.Policy().Revision, "policy_source", eng.Policy().Source,
-		"max_connections", cfg.HTTP.MaxConnections, "grpc_addr", grpcSrv.addr())
+		"max_connections", cfg.HTTP.MaxConnections}
+	if grpcSrv != nil {
+		serving = append(serving, "grpc_addr", grpcSrv.addr())
+	}
+	log.Info("gatehouse serving", serving...)
 
 	go sweepExpiries(ctx, eng, cfg.ExpirySweep, log)
 	if len(cfg.WebhookURLs) > 0 {
