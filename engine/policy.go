@@ -45,6 +45,9 @@ type Policy struct {
 	data      storage.Store
 	decision  rego.PreparedEvalQuery
 	admission *rego.PreparedEvalQuery
+	// httpQuestion maps a proxy's HTTP request to a question (DecideHTTP);
+	// nil when the policy defines no data.gatehouse.envoy.question.
+	httpQuestion *rego.PreparedEvalQuery
 
 	mu      sync.Mutex
 	queries map[string]rego.PreparedEvalQuery
@@ -144,6 +147,13 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 			return nil, err
 		}
 		p.admission = &q
+	}
+	if p.defines("gatehouse", "envoy", "question") {
+		q, err := p.prepare(ctx, ast.MustParseBody(httpQuestionQuery))
+		if err != nil {
+			return nil, err
+		}
+		p.httpQuestion = &q
 	}
 	return p, nil
 }

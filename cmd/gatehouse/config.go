@@ -18,6 +18,7 @@ import (
 // GATEHOUSE_<FLAG> (API.md "Running").
 type Config struct {
 	Addr      string
+	GRPCAddr  string // Envoy external authorization; "" serves none
 	Store     string
 	DataDir   string
 	RedisURL  string
@@ -111,6 +112,7 @@ func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
 
 func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "listen address (HOST:PORT) of the gRPC server for Envoy and Istio: external authorization (envoy.service.auth.v3) and gRPC health; empty: none")
 	c.bindJWTFlags(fs)
 	fs.DurationVar(&c.JWTLeeway, "jwt-leeway", c.JWTLeeway, "clock skew tolerated on a token's exp, nbf and iat (at most 5m)")
 	fs.StringSliceVar(&c.SystemAdmins, "system-admins", c.SystemAdmins, "subjects allowed every directory and member operation (R32)")
@@ -169,6 +171,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
+	}
+	if _, port, err := net.SplitHostPort(c.GRPCAddr); c.GRPCAddr != "" && err != nil {
+		errs = append(errs, fmt.Errorf("--grpc-addr %q: %w", c.GRPCAddr, err))
+	} else if c.GRPCAddr != "" && c.GRPCAddr == c.Addr && port != "0" {
+		errs = append(errs, fmt.Errorf("--grpc-addr %q is --addr: give the gRPC server a port of its own", c.GRPCAddr))
 	}
 	errs = append(errs, c.validateJWTKeys()...)
 	if c.JWTLeeway < 0 || c.JWTLeeway > httpapi.MaxJWTLeeway {

@@ -130,9 +130,19 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("gatehouse serving", "addr", ln.Addr().String(), "store", cfg.Store,
+	grpcSrv, err := startGRPC(cfg.GRPCAddr, eng, verifier, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer grpcSrv.shutdown(cfg.HTTP.ShutdownTimeout, log) // on every return; again is a no-op
+	serving := []any{"addr", ln.Addr().String(), "store", cfg.Store,
 		"policy_revision", eng.Policy().Revision, "policy_source", eng.Policy().Source,
-		"max_connections", cfg.HTTP.MaxConnections)
+		"max_connections", cfg.HTTP.MaxConnections}
+	if grpcSrv != nil {
+		serving = append(serving, "grpc_addr", grpcSrv.addr())
+	}
+	log.Info("gatehouse serving", serving...)
 
 	go sweepExpiries(ctx, eng, cfg.ExpirySweep, log)
 	if len(cfg.WebhookURLs) > 0 {
@@ -158,10 +168,19 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	select {
 	case err := <-errc:
 		return err
+	case err := <-grpcSrv.failed():
+		shutdown(srv, cfg.HTTP.ShutdownTimeout, log)
+		return fmt.Errorf("--grpc-addr: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	grpcDone := make(chan struct{})
+	go func() {
+		defer close(grpcDone)
+		grpcSrv.shutdown(cfg.HTTP.ShutdownTimeout, log)
+	}()
 	shutdown(srv, cfg.HTTP.ShutdownTimeout, log)
+	<-grpcDone
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -1,0 +1,4 @@
+package envoyauthz
+
+// HeaderValue exposes headerValue to the tests.
+var HeaderValue = headerValue
