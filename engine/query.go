@@ -45,14 +45,24 @@ type DataPath struct {
 	below []string
 }
 
-// UndefinedDocumentError is a Data API path that names no entry point: OPA
-// answers such a path 404 undefined_document. It wraps ErrNotFound.
+// UndefinedDocumentError is a Data API path that names no entry point, or
+// (Evaluated) an entry point whose document the decision left undefined:
+// OPA answers both 404 undefined_document where it answers an undefined
+// document with an error (its default decision, POST /). It wraps
+// ErrNotFound.
 type UndefinedDocumentError struct {
 	// Ref is the path as an OPA reference, e.g. data.gatehouse.roles.
 	Ref string
+	// Evaluated: the path is an entry point, and the decision left its
+	// document undefined (e.g. the grant of a deny).
+	Evaluated bool
 }
 
 func (e *UndefinedDocumentError) Error() string {
+	if e.Evaluated {
+		// OPA's own words for a rule that exists but is undefined.
+		return "document undefined: " + e.Ref
+	}
 	return "document missing: " + e.Ref + " (the Data API answers " + dataPackage + "/" + dataResultRule +
 		", the documents below it, and " + dataPackage + "/" + dataAllowRule + ")"
 }
@@ -125,9 +135,25 @@ func (p DataPath) String() string {
 	return strings.Join(append([]string{dataPackage, dataResultRule}, p.below...), "/")
 }
 
-// undefinedDocument names path as OPA does (data.a.b, data.a["b c"]),
-// shortened when long.
+// Ref returns the path as an OPA reference, e.g.
+// data.gatehouse.decision.result.allow.
+func (p DataPath) Ref() string { return dataRef(p.String()) }
+
+// Undefined is the error of an entry point whose document the decision
+// left undefined, for the answers that make it an error (OPA's default
+// decision): an *UndefinedDocumentError, "document undefined: <ref>".
+func (p DataPath) Undefined() error {
+	return &UndefinedDocumentError{Ref: p.Ref(), Evaluated: true}
+}
+
+// undefinedDocument is the error of a path that names no entry point.
 func undefinedDocument(path string) error {
+	return &UndefinedDocumentError{Ref: dataRef(path)}
+}
+
+// dataRef names a slash-separated path as OPA does (data.a.b,
+// data.a["b c"]), shortened when long.
+func dataRef(path string) string {
 	ref := ast.Ref{ast.DefaultRootDocument}
 	if path != "" {
 		for _, seg := range strings.Split(path, "/") {
@@ -138,7 +164,7 @@ func undefinedDocument(path string) error {
 	if len(s) > maxRefInError {
 		s = s[:maxRefInError] + "..."
 	}
-	return &UndefinedDocumentError{Ref: s}
+	return s
 }
 
 // QueryResult is the answer of the Data API: the document at the path,
@@ -176,6 +202,37 @@ func (e *Engine) Query(ctx context.Context, path DataPath, req DecisionRequest) 
 	d := e.Decide(ctx, req)
 	out := QueryResult{DecisionID: d.DecisionID, PolicyRevision: d.PolicyRevision, Decision: d}
 	out.Result, out.Defined = path.document(d)
+	return out, nil
+}
+
+// BatchQueryResult is the answer of the batch Data API (Enterprise OPA's
+// POST /v1/batch/data/{path}): one QueryResult per question, in the order
+// asked, and the id of the batch.
+type BatchQueryResult struct {
+	BatchDecisionID string
+	Results         []QueryResult
+}
+
+// QueryBatch answers several Data API queries on one path, in order, each
+// a decision made as Query makes it (logged and counted like any other).
+// Every question is validated before any is decided: when one is not
+// valid, the error is a *FieldError naming its field below input (the
+// caller, who knows how it named the question, names it better: validate
+// with ParseDecisionInput first) and nothing is decided.
+func (e *Engine) QueryBatch(ctx context.Context, path DataPath, reqs []DecisionRequest) (BatchQueryResult, error) {
+	for _, req := range reqs {
+		if err := req.Validate(); err != nil {
+			return BatchQueryResult{}, prefixInputField(err)
+		}
+	}
+	out := BatchQueryResult{BatchDecisionID: newID(), Results: make([]QueryResult, len(reqs))}
+	for i, req := range reqs {
+		res, err := e.Query(ctx, path, req)
+		if err != nil {
+			return BatchQueryResult{}, err
+		}
+		out.Results[i] = res
+	}
 	return out, nil
 }
 

@@ -301,3 +301,48 @@ func TestContextNumbersStayExact(t *testing.T) {
 	assert.False(t, d.Allow, "a float64 has already lost the last digit: %v", d.Reasons)
 	assert.Equal(t, []string{"context.n is 9.007199254740992e+15"}, d.Reasons)
 }
+
+// Issue 10 §6: a batch of queries is one decision per question, in order,
+// under one batch id; a malformed question decides nothing.
+func TestQueryBatchIsOneDecisionPerQuestion(t *testing.T) {
+	store := openEmbedded(t)
+	seedDecisionData(t, store)
+	var seen decisionRecorder
+	eng, err := engine.New(store, builtinPolicy(t),
+		engine.WithClock(func() time.Time { return decisionNow }), engine.WithObserver(&seen),
+		engine.WithDecisionTimeout(testDecisionTimeout))
+	require.NoError(t, err)
+	allowPath, err := engine.ParseDataPath("gatehouse/decision/allow")
+	require.NoError(t, err)
+	reqs := []engine.DecisionRequest{
+		{Subject: "tim", Action: "use", Resource: engine.Resource{Account: "acme"}},
+		{Subject: "carol", Action: "view", Resource: engine.Resource{Account: "acme"}},
+	}
+	res, err := eng.QueryBatch(t.Context(), allowPath, reqs)
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.BatchDecisionID)
+	require.Len(t, res.Results, 2)
+	assert.Equal(t, true, res.Results[0].Result)
+	assert.Equal(t, false, res.Results[1].Result)
+	require.Len(t, seen.decisions, 2, "each question is a decision, observed")
+	for i, r := range res.Results {
+		assert.Equal(t, seen.decisions[i].DecisionID, r.DecisionID)
+		assert.NotEqual(t, res.BatchDecisionID, r.DecisionID)
+	}
+
+	_, err = eng.QueryBatch(t.Context(), allowPath, append(reqs, engine.DecisionRequest{Subject: "alice", Action: "view"}))
+	var fe *engine.FieldError
+	require.True(t, errors.As(err, &fe), "%v", err)
+	assert.Equal(t, "input.resource.account", fe.Field)
+	assert.Len(t, seen.decisions, 2, "a batch with a malformed question decides nothing")
+}
+
+// The default decision's undefined document is OPA's "document undefined".
+func TestDataPathUndefinedIsOPAsDocumentUndefined(t *testing.T) {
+	grant, err := engine.ParseDataPath("/gatehouse/decision/result/grant/")
+	require.NoError(t, err)
+	assert.Equal(t, "data.gatehouse.decision.result.grant", grant.Ref())
+	err = grant.Undefined()
+	require.ErrorIs(t, err, engine.ErrNotFound)
+	assert.EqualError(t, err, "document undefined: data.gatehouse.decision.result.grant")
+}

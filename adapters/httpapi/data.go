@@ -105,21 +105,25 @@ func (s *Server) dataInput(c *gin.Context) (json.RawMessage, error) {
 // decodeInput decodes one JSON value with exact numbers (json.Number),
 // refusing an object key given twice or twice in different case anywhere in
 // it; nil for an absent input.
-func decodeInput(raw json.RawMessage) (any, error) {
+func decodeInput(raw json.RawMessage) (any, error) { return decodeInputAt("input", raw) }
+
+// decodeInputAt is decodeInput for an input whose errors name it field
+// (e.g. inputs.a in a batch).
+func decodeInputAt(field string, raw json.RawMessage) (any, error) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	if err := checkKeys("input", raw); err != nil {
+	if err := checkKeys(field, raw); err != nil {
 		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, engine.Invalid("input", "is not one JSON value: %v", err)
+		return nil, engine.Invalid(field, "is not one JSON value: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, engine.Invalid("input", "must hold one JSON value, but more follows it")
+		return nil, engine.Invalid(field, "must hold one JSON value, but more follows it")
 	}
 	return v, nil
 }

@@ -51,6 +51,10 @@ func (s *Server) noMethod(c *gin.Context) {
 	if slices.Contains(allow, http.MethodGet) && !slices.Contains(allow, http.MethodHead) {
 		allow = append(allow, http.MethodHead)
 	}
+	if isOPAPath(c.Request.URL.Path) {
+		s.opaMethodNotAllowed(c, strings.Join(allow, ", "))
+		return
+	}
 	c.Header("Allow", strings.Join(allow, ", "))
 	s.renderError(c, &statusError{http.StatusMethodNotAllowed, codeMethodNotAllowed,
 		"method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path + "; allowed: " + strings.Join(allow, ", ")})

@@ -26,6 +26,8 @@ type Server struct {
 	maxBody  int64
 	buffers  bufferPool
 	paths    []string // the routes' path patterns, for the 404 hint
+	// defaultDecision is the document POST / answers (OPA's default decision).
+	defaultDecision engine.DataPath
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -105,6 +107,11 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/v1/data/*path", s.queryData)
 	r.POST("/v1/data", s.queryDataRoot)
 	r.GET("/v1/data", s.queryDataRoot)
+	// OPA's default decision and Enterprise OPA's batch Data API, called by
+	// OPA's SDKs (opa_default.go, opa_batch.go).
+	r.POST("/", s.queryDefault)
+	r.POST("/v1/batch/data/*path", s.queryBatch)
+	r.POST("/v1/batch/data", s.queryBatchRoot)
 	for _, method := range []string{http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		r.Handle(method, "/v1/data", s.writeData)
 		r.Handle(method, "/v1/data/*path", s.writeData)

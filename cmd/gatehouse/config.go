@@ -51,6 +51,10 @@ type Config struct {
 	DecisionLog     []string
 	DecisionLogMask []string
 
+	// DefaultDecision is the Data API entry point POST / answers (OPA's
+	// default decision, its --set=default_decision).
+	DefaultDecision string
+
 	ExpirySweep     time.Duration
 	DecisionCache   int
 	DecisionTimeout time.Duration
@@ -76,6 +80,7 @@ func DefaultConfig() *Config {
 		JWTLeeway:       httpapi.DefaultJWTLeeway,
 		Server:          "http://127.0.0.1:8280",
 		HTTP:            DefaultHTTPConfig(),
+		DefaultDecision: httpapi.DefaultDecisionPath,
 
 		StoreWriteTimeout: time.Second,
 		StoreReadTimeout:  time.Second,
@@ -120,6 +125,8 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", c.WebhookSecretFile, "file holding the HMAC secret that signs webhook deliveries")
 	fs.StringSliceVar(&c.DecisionLog, "decision-log", c.DecisionLog, "where to write decision logs: stdout and/or a file path")
 	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context,resource.account): each value is hidden everywhere in the line, reasons included")
+	fs.StringVar(&c.DefaultDecision, "default-decision", c.DefaultDecision,
+		"Data API entry point that POST / answers, OPA's default decision (gatehouse/decision/result, a document below it, or gatehouse/decision/allow)")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 	c.HTTP.bindFlags(fs)
@@ -195,6 +202,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.WebhookURLs) > 0 && c.WebhookSecretFile == "" {
 		errs = append(errs, errors.New("--webhook-url needs --webhook-secret-file to sign deliveries"))
+	}
+	if _, err := engine.ParseDataPath(c.DefaultDecision); err != nil {
+		errs = append(errs, fmt.Errorf("--default-decision %q is no entry point of the Data API: %w", c.DefaultDecision, err))
 	}
 	if c.DecisionTimeout <= 0 {
 		errs = append(errs, errors.New("--decision-timeout must be positive"))

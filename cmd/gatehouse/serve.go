@@ -117,6 +117,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	defer stopSync()
 
 	opts := []httpapi.Option{httpapi.WithRegistry(reg), httpapi.WithLogger(log)}
+	if defaultDecision, err := engine.ParseDataPath(cfg.DefaultDecision); err == nil { // checked by Validate
+		opts = append(opts, httpapi.WithDefaultDecision(defaultDecision))
+	}
 	if verifier != nil {
 		opts = append(opts, httpapi.WithVerifier(verifier))
 		if cfg.JWTAudience == "" || cfg.JWTIssuer == "" {
