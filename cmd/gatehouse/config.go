@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"time"
 
@@ -46,6 +45,11 @@ type Config struct {
 
 	// HTTP bounds the phases of a request and the open connections.
 	HTTP HTTPConfig
+	// TLS names the listeners' certificate, key and client CA files.
+	TLS TLSConfig
+	// DecisionAuth says how decision callers authenticate:
+	// none, token or client-cert (httpapi.DecisionAuth).
+	DecisionAuth string
 
 	// Server and Token make the client commands talk to a running gatehouse.
 	Server string
@@ -65,6 +69,7 @@ func DefaultConfig() *Config {
 		JWTLeeway:       httpapi.DefaultJWTLeeway,
 		Server:          "http://127.0.0.1:8280",
 		HTTP:            DefaultHTTPConfig(),
+		DecisionAuth:    string(httpapi.DecisionAuthNone),
 
 		StoreWriteTimeout: time.Second,
 		StoreReadTimeout:  time.Second,
@@ -89,7 +94,7 @@ func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
 }
 
 func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address: host:port, or unix:///path/to/gatehouse.sock for a Unix socket (mode 0660, removed on exit)")
 	c.bindJWTFlags(fs)
 	fs.DurationVar(&c.JWTLeeway, "jwt-leeway", c.JWTLeeway, "clock skew tolerated on a token's exp, nbf and iat (at most 5m)")
 	fs.StringSliceVar(&c.SystemAdmins, "system-admins", c.SystemAdmins, "subjects allowed every directory and member operation (R32)")
@@ -101,6 +106,9 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "deadline of one decision, store read and policy evaluation included; past it the decision is a deny (error timeout)")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 	c.HTTP.bindFlags(fs)
+	c.TLS.bindFlags(fs)
+	fs.StringVar(&c.DecisionAuth, "decision-auth", c.DecisionAuth,
+		"how callers of /v1/decisions and /v1/data authenticate: none, token (a bearer JWT checked as the admin API's; its sub is the caller) or client-cert (a client certificate signed by --tls-client-ca-file; its URI SAN or common name is the caller); the policy sees the caller as input.caller")
 }
 
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
@@ -138,9 +146,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("--redis-url is empty"))
 		}
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
+	if err := validateAddr(c.Addr); err != nil {
+		errs = append(errs, err)
 	}
+	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.validateDecisionAuth()...)
 	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
 		errs = append(errs, errors.New("give --jwt-hs256-secret-file or --jwt-public-key-file, not both"))
 	}
