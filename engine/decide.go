@@ -19,6 +19,12 @@ type DecisionRequest struct {
 	Action   string
 	Resource Resource
 	Context  map[string]any
+	// Caller is the authenticated application asking (the subject of its
+	// bearer token, or its client certificate's URI SAN or common name),
+	// given to the policy as input.caller; empty when decision callers are
+	// not authenticated (serve --decision-auth none). The HTTP API sets it
+	// from the credentials, never from the body.
+	Caller string
 }
 
 // Resource is an account, or one of its virtual accounts.

@@ -60,6 +60,7 @@ func (c *decisionCache) key(revision string, req DecisionRequest, s Snapshot) ([
 	w.str(req.Action)
 	w.str(req.Resource.Account)
 	w.str(req.Resource.VirtualAccount)
+	w.str(req.Caller)
 	w.snapshot(s)
 	return sha256.Sum256(w.buf), true
 }

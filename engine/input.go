@@ -20,6 +20,7 @@ const (
 	inputMembership        = "membership"
 	inputPartnerMembership = "partner_membership"
 	inputTenant            = "tenant"
+	inputCaller            = "caller"
 
 	resourceAccount        = "account"
 	resourceVirtualAccount = "virtual_account"
@@ -35,6 +36,7 @@ var filledInputKeys = map[string]string{
 	inputMembership:        "the store",
 	inputPartnerMembership: "the store",
 	inputTenant:            "the store",
+	inputCaller:            "the caller's credentials (serve --decision-auth)",
 }
 
 // decisionInput builds the decision input of POLICIES.md directly as an OPA
@@ -51,6 +53,9 @@ func decisionInput(req DecisionRequest, s Snapshot, now time.Time) ast.Value {
 		ast.Item(ast.InternedTerm(inputNow), ast.IntNumberTerm(int(now.UnixNano()))),
 		ast.Item(ast.InternedTerm(inputContext), anyTerm(req.Context)),
 	)
+	if req.Caller != "" {
+		in.Insert(ast.InternedTerm(inputCaller), ast.StringTerm(req.Caller))
+	}
 	if s.User != nil {
 		in.Insert(ast.InternedTerm(inputUser), userTerm(*s.User))
 	}

@@ -21,7 +21,7 @@ func TestEveryFilledInputKeyIsRefusedFromCallers(t *testing.T) {
 		TenantExclusive:   true,
 		TenantGrants:      []Grant{{Request: "r1", GrantedBy: "tom", ExpiresAt: &expires}},
 	}
-	req := DecisionRequest{Subject: "alice", Action: "view", Resource: Resource{Account: "acme", VirtualAccount: "va1"}}
+	req := DecisionRequest{Subject: "alice", Action: "view", Resource: Resource{Account: "acme", VirtualAccount: "va1"}, Caller: "billing"}
 	in, ok := decisionInput(req, full, time.Unix(50, 0)).(ast.Object)
 	if !ok {
 		t.Fatal("the decision input is not an object")

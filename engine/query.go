@@ -291,8 +291,9 @@ func grantField(g *DecisionGrant, field string) string {
 // numbers as json.Number to keep them exact) as the decision question:
 // {"subject", "action", "resource": {"account", "virtual_account"},
 // "context"}, validated as DecisionRequest.Validate does. The keys that
-// gatehouse fills from the store or the clock (user, account, membership,
-// partner_membership, tenant, now_ns) are refused, and so is any other key:
+// gatehouse fills from the store, the clock or the caller's credentials
+// (user, account, membership, partner_membership, tenant, now_ns, caller)
+// are refused, and so is any other key:
 // a caller never supplies the records a decision is made on. Errors are
 // *FieldError values naming the field, e.g. input.user (R44).
 func ParseDecisionInput(input any) (DecisionRequest, error) {

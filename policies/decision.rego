@@ -12,6 +12,7 @@ package gatehouse.decision
 
 import rego.v1
 
+import data.gatehouse.callers
 import data.gatehouse.config
 import data.gatehouse.facts
 import data.gatehouse.impersonation
@@ -21,9 +22,12 @@ import data.gatehouse.roles
 # Fail closed: whatever the rules below leave undecided is a deny.
 default result := {"allow": false, "reasons": ["no rule of the policy allows this decision"]}
 
-# result: the problems of the question, if any; else the answer of the
-# package that decides the action.
-result := {"allow": false, "reasons": sort(problems)} if {
+# result: a caller that may not ask (data.json decision_callers) gets that
+# one reason and nothing about the question; else the problems of the
+# question, if any; else the answer of the package that decides the action.
+result := {"allow": false, "reasons": [callers.refusal]} if {
+	callers.refusal
+} else := {"allow": false, "reasons": sort(problems)} if {
 	count(problems) > 0
 } else := roles.answer if {
 	kind == "roles"

@@ -232,3 +232,18 @@ test_deny_example_jane_after_hundred_acre_grant if {
 test_deny_example_employee_without_role_before_grant if {
 	example_denies("caroline", "hundred-acre", set())
 }
+
+# A caller that data.json does not name gets one reason, about itself, and
+# nothing about the subject or the roles.
+test_deny_refused_caller_learns_nothing if {
+	result := decision.result with input as object.union(question("view", ["account_user"]), {"caller": "intruder"})
+		with data.gatehouse.config.decision_callers as {"billing": ["view"]}
+	result == {"allow": false, "reasons": [`application "intruder" may not ask for decisions (it is not in decision_callers)`]}
+}
+
+# A caller that data.json names gets the decision.
+test_allow_named_caller if {
+	result := decision.result with input as object.union(question("view", ["account_user"]), {"caller": "billing"})
+		with data.gatehouse.config.decision_callers as {"billing": ["view"]}
+	result.allow
+}

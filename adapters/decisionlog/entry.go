@@ -35,6 +35,9 @@ type Entry struct {
 	Grant      *engine.DecisionGrant `json:"grant,omitempty"`
 	// PolicyRevision is the revision that decided.
 	PolicyRevision string `json:"policy_revision"`
+	// Caller is the authenticated application that asked (serve
+	// --decision-auth), absent when callers are not authenticated.
+	Caller string `json:"caller,omitempty"`
 	// Error is set when the decision failed closed (see engine.Decision).
 	Error string `json:"error,omitempty"`
 	// EvalMS is how long the decision took, in milliseconds.
@@ -62,6 +65,7 @@ func NewEntry(req engine.DecisionRequest, d engine.Decision) Entry {
 		Action:         req.Action,
 		Resource:       Resource{Account: req.Resource.Account, VirtualAccount: req.Resource.VirtualAccount},
 		Context:        req.Context,
+		Caller:         req.Caller,
 		Allow:          d.Allow,
 		Reasons:        d.Reasons,
 		Grant:          d.Grant,
@@ -76,7 +80,7 @@ func (e Entry) Logged() engine.LoggedDecision {
 	return engine.LoggedDecision{
 		DecisionID: e.DecisionID,
 		Request: engine.DecisionRequest{
-			Subject: e.Subject, Action: e.Action, Context: e.Context,
+			Subject: e.Subject, Action: e.Action, Context: e.Context, Caller: e.Caller,
 			Resource: engine.Resource{Account: e.Resource.Account, VirtualAccount: e.Resource.VirtualAccount},
 		},
 		PolicyRevision: e.PolicyRevision,
@@ -85,12 +89,12 @@ func (e Entry) Logged() engine.LoggedDecision {
 }
 
 // Replayable reports whether the entry can be re-decided: no field a
-// decision needs (subject, action, resource, context, allow) was masked,
+// decision needs (subject, action, resource, context, caller, allow) was masked,
 // and the request it records is well formed.
 func (e Entry) Replayable() bool {
 	for _, f := range e.MaskedFields {
 		switch f {
-		case "subject", "action", "resource", "context", "allow":
+		case "subject", "action", "resource", "context", "caller", "allow":
 			return false
 		}
 	}

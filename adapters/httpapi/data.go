@@ -56,6 +56,7 @@ func (s *Server) queryData(c *gin.Context) {
 		s.renderDataError(c, err)
 		return
 	}
+	req.Caller = caller(c)
 	res, err := s.eng.Query(c.Request.Context(), path, req)
 	if err != nil {
 		s.renderDataError(c, err)
@@ -201,8 +202,8 @@ func checkKeys(field string, raw []byte) error {
 
 // renderDataError answers err on a /v1/data path in OPA's shape
 // {"code", "message"}, with the status of the one error table
-// (errorResponse): 400 and 413 invalid_parameter, 404 undefined_document,
-// otherwise internal_error.
+// (errorResponse): 400 and 413 invalid_parameter, 401 unauthorized, 404
+// undefined_document, otherwise internal_error.
 func (s *Server) renderDataError(c *gin.Context, err error) {
 	status, body, internal := errorResponse(err)
 	code := opaCodeInternal
@@ -211,6 +212,9 @@ func (s *Server) renderDataError(c *gin.Context, err error) {
 		code = opaCodeInvalidParameter
 	case http.StatusNotFound:
 		code = opaCodeUndefinedDocument
+	case http.StatusUnauthorized:
+		code = opaCodeUnauthorized
+		c.Header("WWW-Authenticate", `Bearer realm="gatehouse"`)
 	}
 	if internal {
 		s.log.ErrorContext(c.Request.Context(), "request failed",

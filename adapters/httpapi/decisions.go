@@ -24,6 +24,7 @@ func (s *Server) decide(c *gin.Context) {
 		return
 	}
 	dr := req.toEngine()
+	dr.Caller = caller(c)
 	if err := dr.Validate(); err != nil {
 		s.renderError(c, err)
 		return
@@ -49,6 +50,7 @@ func (s *Server) decideBatch(c *gin.Context) {
 	reqs := make([]engine.DecisionRequest, len(req.Checks))
 	for i, check := range req.Checks {
 		reqs[i] = check.toEngine()
+		reqs[i].Caller = caller(c)
 		if err := reqs[i].Validate(); err != nil {
 			s.renderError(c, prefixField("checks["+strconv.Itoa(i)+"].", err))
 			return

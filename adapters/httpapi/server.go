@@ -28,6 +28,9 @@ type Server struct {
 	paths    []string // the routes' path patterns, for the 404 hint
 	// defaultDecision is the document POST / answers (OPA's default decision).
 	defaultDecision engine.DataPath
+
+	// decisionAuth authenticates the decision endpoints' callers (callers.go).
+	decisionAuth DecisionAuth
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -99,19 +102,20 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/metrics", s.serveMetrics())
 	r.GET("/v1/openapi.yaml", s.openAPI)
 
-	// Decisions: no token, the application names the subject.
-	r.POST("/v1/decisions", s.decide)
-	r.POST("/v1/decisions/batch", s.decideBatch)
+	// Decisions: the application names the subject; it is itself
+	// authenticated as WithDecisionAuth says (none by default).
+	r.POST("/v1/decisions", s.decisionCaller, s.decide)
+	r.POST("/v1/decisions/batch", s.decisionCaller, s.decideBatch)
 	// OPA's Data API: entry points only (data.go), read with POST or GET.
-	r.POST("/v1/data/*path", s.queryData)
-	r.GET("/v1/data/*path", s.queryData)
-	r.POST("/v1/data", s.queryDataRoot)
-	r.GET("/v1/data", s.queryDataRoot)
+	r.POST("/v1/data/*path", s.dataCaller, s.queryData)
+	r.GET("/v1/data/*path", s.dataCaller, s.queryData)
+	r.POST("/v1/data", s.dataCaller, s.queryDataRoot)
+	r.GET("/v1/data", s.dataCaller, s.queryDataRoot)
 	// OPA's default decision and Enterprise OPA's batch Data API, called by
 	// OPA's SDKs (opa_default.go, opa_batch.go).
-	r.POST("/", s.queryDefault)
-	r.POST("/v1/batch/data/*path", s.queryBatch)
-	r.POST("/v1/batch/data", s.queryBatchRoot)
+	r.POST("/", s.dataCaller, s.queryDefault)
+	r.POST("/v1/batch/data/*path", s.dataCaller, s.queryBatch)
+	r.POST("/v1/batch/data", s.dataCaller, s.queryBatchRoot)
 	for _, method := range []string{http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		r.Handle(method, "/v1/data", s.writeData)
 		r.Handle(method, "/v1/data/*path", s.writeData)

@@ -61,6 +61,11 @@ type Config struct {
 
 	// HTTP bounds the phases of a request and the open connections.
 	HTTP HTTPConfig
+	// TLS names the listeners' certificate, key and client CA files.
+	TLS TLSConfig
+	// DecisionAuth says how decision callers authenticate:
+	// none, token or client-cert (httpapi.DecisionAuth).
+	DecisionAuth string
 
 	// Server and Token make the client commands talk to a running gatehouse.
 	Server string
@@ -81,6 +86,7 @@ func DefaultConfig() *Config {
 		Server:          "http://127.0.0.1:8280",
 		HTTP:            DefaultHTTPConfig(),
 		DefaultDecision: httpapi.DefaultDecisionPath,
+		DecisionAuth:    string(httpapi.DecisionAuthNone),
 
 		StoreWriteTimeout: time.Second,
 		StoreReadTimeout:  time.Second,
@@ -116,7 +122,7 @@ func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
 }
 
 func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address: host:port, or unix:///path/to/gatehouse.sock for a Unix socket (mode 0660, removed on exit)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "listen address (HOST:PORT) of the gRPC server for Envoy and Istio: external authorization (envoy.service.auth.v3) and gRPC health; empty: none")
 	c.bindJWTFlags(fs)
 	fs.DurationVar(&c.JWTLeeway, "jwt-leeway", c.JWTLeeway, "clock skew tolerated on a token's exp, nbf and iat (at most 5m)")
@@ -130,6 +136,9 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 	c.HTTP.bindFlags(fs)
+	c.TLS.bindFlags(fs)
+	fs.StringVar(&c.DecisionAuth, "decision-auth", c.DecisionAuth,
+		"how callers of /v1/decisions and /v1/data authenticate: none, token (a bearer JWT checked as the admin API's; its sub is the caller) or client-cert (a client certificate signed by --tls-client-ca-file; its URI SAN or common name is the caller); the policy sees the caller as input.caller")
 }
 
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
@@ -176,14 +185,16 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("--redis-url is empty"))
 		}
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
+	if err := validateAddr(c.Addr); err != nil {
+		errs = append(errs, err)
 	}
 	if _, port, err := net.SplitHostPort(c.GRPCAddr); c.GRPCAddr != "" && err != nil {
 		errs = append(errs, fmt.Errorf("--grpc-addr %q: %w", c.GRPCAddr, err))
 	} else if c.GRPCAddr != "" && c.GRPCAddr == c.Addr && port != "0" {
 		errs = append(errs, fmt.Errorf("--grpc-addr %q is --addr: give the gRPC server a port of its own", c.GRPCAddr))
 	}
+	errs = append(errs, c.TLS.validate()...)
+	errs = append(errs, c.validateDecisionAuth()...)
 	errs = append(errs, c.validateJWTKeys()...)
 	if c.JWTLeeway < 0 || c.JWTLeeway > httpapi.MaxJWTLeeway {
 		errs = append(errs, fmt.Errorf("--jwt-leeway must be between 0s and %s (it is %s)", httpapi.MaxJWTLeeway, c.JWTLeeway))

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/gatehouse/gatehouse/adapters/envoyauthz"
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
@@ -25,9 +27,10 @@ type grpcServer struct {
 }
 
 // startGRPC listens on addr and serves Envoy's external authorization with
-// eng, verifying bearer tokens with verifier (nil: none verify). It returns
+// eng, verifying bearer tokens with verifier (nil: none verify), over TLS
+// with tlsConfig when it is not nil (--tls-cert-file, as HTTP). It returns
 // nil when addr is "": no gRPC server.
-func startGRPC(addr string, eng *engine.Engine, verifier httpapi.Verifier, log *slog.Logger) (*grpcServer, error) {
+func startGRPC(addr string, eng *engine.Engine, verifier httpapi.Verifier, tlsConfig *tls.Config, log *slog.Logger) (*grpcServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -39,7 +42,11 @@ func startGRPC(addr string, eng *engine.Engine, verifier httpapi.Verifier, log *
 	if verifier != nil {
 		opts = append(opts, envoyauthz.WithVerifier(verifier))
 	}
-	g := &grpcServer{srv: grpc.NewServer(), authz: envoyauthz.New(eng, opts...), ln: ln, errc: make(chan error, 1)}
+	var serverOpts []grpc.ServerOption
+	if tlsConfig != nil {
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(tlsConfig)))
+	}
+	g := &grpcServer{srv: grpc.NewServer(serverOpts...), authz: envoyauthz.New(eng, opts...), ln: ln, errc: make(chan error, 1)}
 	g.authz.Register(g.srv)
 	var ctx context.Context
 	ctx, g.stop = context.WithCancel(context.Background())

@@ -184,14 +184,23 @@ func newHTTPServer(h HTTPConfig, handler http.Handler, reg prometheus.Registerer
 	}
 }
 
-// listen listens on addr and accepts at most h.MaxConnections connections
-// at once: past the limit, Accept is not called, so new connections wait
-// in the kernel's backlog instead of being accepted and starved. A slot is
-// freed when its connection closes, which the server's timeouts bound.
+// listen listens on addr (host:port, or unix:// and a socket path: see
+// listenUnix) and accepts at most h.MaxConnections connections at once:
+// past the limit, Accept is not called, so new connections wait in the
+// kernel's backlog instead of being accepted and starved. A slot is freed
+// when its connection closes, which the server's timeouts bound.
 func listen(h HTTPConfig, addr string, log *slog.Logger) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
+	var (
+		ln  net.Listener
+		err error
+	)
+	if path, ok := unixSocketPath(addr); ok {
+		ln, err = listenUnix(path)
+	} else if ln, err = net.Listen("tcp", addr); err != nil {
+		err = fmt.Errorf("listen on %s: %w", addr, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, err
 	}
 	if nofile := openFileLimit(); nofile != 0 && uint64(h.MaxConnections) > nofile {
 		log.Warn("--http-max-connections exceeds the open-file limit: connections may fail before the limit is reached",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,20 +129,38 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	} else {
 		log.Warn("no --jwt-hs256-secret-file, --jwt-public-key-file, --jwt-jwks-url or --jwt-issuer: every authenticated endpoint answers 401")
 	}
+	decisionAuth, err := decisionAuthOf(cfg, verifier, log)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, httpapi.WithDecisionAuth(decisionAuth))
+	tlsConfig, err := serverTLSConfig(cfg.TLS, log, "h2", "http/1.1")
+	if err != nil {
+		return err
+	}
 	srv := newHTTPServer(cfg.HTTP, httpapi.New(eng, opts...), reg, log)
 	ln, err := listen(cfg.HTTP, cfg.Addr, log)
 	if err != nil {
 		return err
 	}
-	grpcSrv, err := startGRPC(cfg.GRPCAddr, eng, verifier, log)
+	defer ln.Close() // a Unix socket's file is removed, even on an early return
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	// The gRPC listener takes the same certificates and client CA (h2 only).
+	grpcTLS, err := serverTLSConfig(cfg.TLS, log, "h2")
 	if err != nil {
-		ln.Close()
+		return err
+	}
+	grpcSrv, err := startGRPC(cfg.GRPCAddr, eng, verifier, grpcTLS, log)
+	if err != nil {
 		return err
 	}
 	defer grpcSrv.shutdown(cfg.HTTP.ShutdownTimeout, log) // on every return; again is a no-op
 	serving := []any{"addr", ln.Addr().String(), "store", cfg.Store,
 		"policy_revision", eng.Policy().Revision, "policy_source", eng.Policy().Source,
-		"max_connections", cfg.HTTP.MaxConnections}
+		"max_connections", cfg.HTTP.MaxConnections, "tls", tlsConfig != nil,
+		"client_certificates", cfg.TLS.ClientCAFile != "", "decision_auth", decisionAuth}
 	if grpcSrv != nil {
 		serving = append(serving, "grpc_addr", grpcSrv.addr())
 	}
