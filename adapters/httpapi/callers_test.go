@@ -69,6 +69,28 @@ func TestDecisionAuthToken(t *testing.T) {
 			assert.Equal(t, "unauthorized", opa["code"], "OPA's error shape on /v1/data")
 			assert.Contains(t, opa["message"], "bearer token is required")
 		}
+		// OPA's default decision and batch Data API, as OPA's SDKs call them.
+		for path, body := range map[string]any{
+			"/": question,
+			"/v1/batch/data/gatehouse/decision/allow": map[string]any{"inputs": map[string]any{"a": question}},
+		} {
+			rec := h.call(http.MethodPost, path, "", body)
+			require.Equal(t, http.StatusUnauthorized, rec.Code, "%s: %s", path, rec.Body.String())
+			var opa map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &opa))
+			assert.Equal(t, "unauthorized", opa["code"], "%s: OPA's error shape", path)
+		}
+	})
+	t.Run("the default decision and the batch Data API know the caller", func(t *testing.T) {
+		rec := h.call(http.MethodPost, "/", "intruder", question)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.Equal(t, false, decodeAs[map[string]any](t, rec)["allow"], "an application not named is refused")
+		rec = h.call(http.MethodPost, "/", "billing", question)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.Equal(t, true, decodeAs[map[string]any](t, rec)["allow"])
+		rec = h.call(http.MethodPost, "/v1/batch/data/gatehouse/decision/allow", "intruder", map[string]any{"inputs": map[string]any{"a": question}})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.JSONEq(t, `{"a": {"result": false}}`, stripDecisionIDs(t, rec.Body.Bytes()))
 	})
 	t.Run("a token of another key is a 401", func(t *testing.T) {
 		tok, err := httpapi.MintHS256([]byte(strings.Repeat("x", 32)), "billing", time.Hour)
@@ -162,4 +184,20 @@ func TestParseDecisionAuth(t *testing.T) {
 	}
 	_, err := httpapi.ParseDecisionAuth("jwt")
 	assert.EqualError(t, err, `must be none, token or client-cert, not "jwt"`)
+}
+
+// stripDecisionIDs returns a batch answer's responses without their
+// decision ids, which vary by run.
+func stripDecisionIDs(t *testing.T, body []byte) string {
+	t.Helper()
+	var out struct {
+		Responses map[string]map[string]any `json:"responses"`
+	}
+	require.NoError(t, json.Unmarshal(body, &out))
+	for _, r := range out.Responses {
+		delete(r, "decision_id")
+	}
+	b, err := json.Marshal(out.Responses)
+	require.NoError(t, err)
+	return string(b)
 }

@@ -98,6 +98,7 @@ func (s *Server) queryBatch(c *gin.Context) {
 			refused = append(refused, opaError{Code: opaCodeInvalidParameter, Message: e.Message})
 			continue
 		}
+		req.Caller = caller(c)
 		reqs[i] = req
 	}
 	if len(refused) > 0 {

@@ -50,6 +50,7 @@ func (s *Server) queryDefault(c *gin.Context) {
 		s.renderDataError(c, err)
 		return
 	}
+	req.Caller = caller(c)
 	res, err := s.eng.Query(c.Request.Context(), s.defaultDecision, req)
 	if err != nil {
 		s.renderDataError(c, err)
