@@ -43,6 +43,11 @@ type Policy struct {
 	cacheable bool
 	compiler  *ast.Compiler
 	data      storage.Store
+	// txn is a read transaction on data, open for the life of the revision:
+	// data is never written after compilation, and a read transaction of
+	// OPA's in-memory store holds no state, so every decision shares it
+	// instead of opening and closing one (a lock) per evaluation.
+	txn       storage.Transaction
 	decision  rego.PreparedEvalQuery
 	admission *rego.PreparedEvalQuery
 
@@ -131,6 +136,9 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 		cacheable: cacheDecisions(data),
 		data:      inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true)),
 		queries:   map[string]rego.PreparedEvalQuery{},
+	}
+	if p.txn, err = p.data.NewTransaction(ctx); err != nil {
+		return nil, fmt.Errorf("compile policy: %w", err)
 	}
 	if !p.defines("gatehouse", "decision", "result") {
 		return nil, fmt.Errorf("compile policy: no rule %s is defined", decisionQuery)
