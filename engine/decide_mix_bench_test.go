@@ -23,7 +23,7 @@ func benchMix(b *testing.B, opts ...engine.Option) (*engine.Engine, []engine.Dec
 	data := benchdata.Generate(1, benchdata.Full)
 	store := openEmbedded(b, embedded.WithNoSync())
 	require.NoError(b, data.Load(context.Background(), store))
-	eng, err := engine.New(store, builtinPolicy(b), append(opts, engine.WithClock(func() time.Time { return benchdata.Now }))...)
+	eng, err := engine.New(store, builtinPolicy(b), append(opts, engine.WithClock(func() time.Time { return benchdata.Now }), engine.WithDecisionTimeout(time.Minute))...)
 	require.NoError(b, err)
 	return eng, data.Uniform(1, 20_000)
 }
@@ -79,7 +79,7 @@ func BenchmarkDecideMixPolicyBefore(b *testing.B) {
 	data := benchdata.Generate(1, benchdata.Full)
 	store := openEmbedded(b, embedded.WithNoSync())
 	require.NoError(b, data.Load(context.Background(), store))
-	eng, err := engine.New(store, policyBefore(b), engine.WithClock(func() time.Time { return benchdata.Now }))
+	eng, err := engine.New(store, policyBefore(b), engine.WithClock(func() time.Time { return benchdata.Now }), engine.WithDecisionTimeout(time.Minute))
 	require.NoError(b, err)
 	runMix(b, eng, data.Uniform(1, 20_000))
 }

@@ -27,9 +27,10 @@ func TestPolicyEquivalentToBefore(t *testing.T) {
 	store := openEmbedded(t, embedded.WithNoSync())
 	require.NoError(t, data.Load(ctx, store))
 	clock := engine.WithClock(func() time.Time { return benchdata.Now })
-	before, err := engine.New(store, policyBefore(t), clock)
+	deadline := engine.WithDecisionTimeout(time.Minute) // a loaded machine is not a failure
+	before, err := engine.New(store, policyBefore(t), clock, deadline)
 	require.NoError(t, err)
-	after, err := engine.New(store, builtinPolicy(t), clock)
+	after, err := engine.New(store, builtinPolicy(t), clock, deadline)
 	require.NoError(t, err)
 
 	kinds := map[string]int{}
