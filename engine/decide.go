@@ -225,8 +225,9 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 	}
 	input := decisionInput(req, snap, now)
 	// Lean evaluation: the revision's read transaction, no metrics, the
-	// result kept as OPA's value, and cancellation on ctx by a callback
-	// rather than by the goroutine OPA would start for each evaluation.
+	// result kept as OPA's value, cancellation on ctx by a callback rather
+	// than by the goroutine OPA would start for each evaluation, and the
+	// derived rules read from their values computed for the revision.
 	evalCancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, evalCancel.Cancel)
 	defer stop()
@@ -236,6 +237,9 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 		rego.EvalMetrics(metrics.NoOp()),
 		rego.EvalGenerateJSON(keepAST),
 		rego.EvalExternalCancel(evalCancel),
+	}
+	if p.derived != nil {
+		opts = append(opts, rego.EvalVirtualCache(newDerivedCache(p.derived)))
 	}
 	if tracer != nil {
 		opts = append(opts, rego.EvalQueryTracer(tracer))

@@ -50,6 +50,9 @@ type Policy struct {
 	txn       storage.Transaction
 	decision  rego.PreparedEvalQuery
 	admission *rego.PreparedEvalQuery
+	// derived holds the value of each rule of the derived package, by rule
+	// name (nil: undefined), computed once when the revision is compiled.
+	derived map[string]*ast.Term
 
 	mu      sync.Mutex
 	queries map[string]rego.PreparedEvalQuery
@@ -139,6 +142,9 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 	}
 	if p.txn, err = p.data.NewTransaction(ctx); err != nil {
 		return nil, fmt.Errorf("compile policy: %w", err)
+	}
+	if p.derived, err = p.computeDerived(ctx); err != nil {
+		return nil, err
 	}
 	if !p.defines("gatehouse", "decision", "result") {
 		return nil, fmt.Errorf("compile policy: no rule %s is defined", decisionQuery)
