@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -92,4 +93,23 @@ func policyBefore(tb testing.TB) *engine.Policy {
 	p, err := engine.CompilePolicy(context.Background(), files, "before")
 	require.NoError(tb, err)
 	return p
+}
+
+// BenchmarkDecideMixUniformParallel: as BenchmarkDecideMixUniform from
+// GOMAXPROCS goroutines at once, for the block and mutex profiles of
+// concurrent decisions (-blockprofile, -mutexprofile, -trace).
+func BenchmarkDecideMixUniformParallel(b *testing.B) {
+	eng, qs := benchMix(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if d := eng.Decide(ctx, qs[int(next.Add(1))%len(qs)]); d.Error != "" {
+				b.Errorf("decision failed: %s %v", d.Error, d.Reasons)
+				return
+			}
+		}
+	})
 }
