@@ -116,8 +116,10 @@ func Revision(files map[string][]byte) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// CompilePolicy parses, strictly compiles and prepares the policy files.
-// Errors name the file and line. The decision package must exist.
+// CompilePolicy parses, strictly compiles and prepares the policy files,
+// and computes the rules of data.gatehouse.derived once for the revision.
+// Errors name the file and line. The decision package must exist, and the
+// derived rules must read data only (POLICIES.md, "Derived data").
 func CompilePolicy(ctx context.Context, files map[string][]byte, source string) (*Policy, error) {
 	modules, data, err := parsePolicyFiles(files)
 	if err != nil {
