@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench load load-opa redis-server curl clean
+.PHONY: all build run test unit rego lint fuzz bench bench-decisions load load-opa redis-server curl clean
 
 all: build
 
@@ -66,6 +66,13 @@ load: build
 # load-opa: the same decision through `opa run --server` and gatehouse, in one run.
 load-opa: build
 	scripts/load-vs-opa.sh
+
+# bench-decisions: gatehouse against `opa run --server` on a seeded data set of
+# 10,000 accounts and 100,000 memberships, 20,000 distinct questions and a
+# Zipf mix, same Rego and inputs, answers checked equal, wrk interleaved.
+# DURATION, ROUNDS, CONNS, SEED, SERVE_ARGS, GATEHOUSE_ENV: see the script.
+bench-decisions: build
+	scripts/bench-decisions.sh
 
 redis-server:
 	@scripts/ensure-redis.sh

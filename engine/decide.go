@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -120,33 +121,38 @@ func (d *Decision) failClosed(ctx context.Context, err error, what string) {
 	}
 }
 
-// readResult reads the policy's answer; anything but the documented shape
-// is an error, and the decision stays a deny.
+// readResult reads the policy's answer, kept as OPA's value (keepAST);
+// anything but the documented shape is an error, and the decision stays a
+// deny.
 func (d *Decision) readResult(rs rego.ResultSet) error {
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return errors.New("the policy gave no result (data.gatehouse.decision.result is undefined)")
 	}
-	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
+	term, ok := rs[0].Expressions[0].Value.(*ast.Term)
 	if !ok {
 		return errors.New("the policy result is not an object")
 	}
-	allow, ok := obj["allow"].(bool)
+	obj, ok := term.Value.(ast.Object)
+	if !ok {
+		return errors.New("the policy result is not an object")
+	}
+	allow, ok := valueOf[ast.Boolean](obj, "allow")
 	if !ok {
 		return errors.New("the policy result has no boolean allow")
 	}
-	raw, ok := obj["reasons"].([]any)
-	if !ok || len(raw) == 0 {
+	raw, ok := valueOf[*ast.Array](obj, "reasons")
+	if !ok || raw.Len() == 0 {
 		return errors.New("the policy result has no reasons")
 	}
-	reasons := make([]string, 0, len(raw))
-	for _, r := range raw {
-		s, ok := r.(string)
+	reasons := make([]string, raw.Len())
+	for i := range reasons {
+		s, ok := raw.Elem(i).Value.(ast.String)
 		if !ok {
-			return fmt.Errorf("the policy result has a reason that is not a string: %v", r)
+			return fmt.Errorf("the policy result has a reason that is not a string: %v", raw.Elem(i))
 		}
-		reasons = append(reasons, s)
+		reasons[i] = string(s)
 	}
-	if g, ok := obj["grant"].(map[string]any); ok && allow {
+	if g, ok := valueOf[ast.Object](obj, "grant"); ok && bool(allow) {
 		d.Grant = &DecisionGrant{
 			Kind:       stringField(g, "kind"),
 			Account:    stringField(g, "account"),
@@ -154,14 +160,29 @@ func (d *Decision) readResult(rs rego.ResultSet) error {
 			ApprovedBy: stringField(g, "approved_by"),
 		}
 	}
-	d.Allow, d.Reasons = allow, reasons
+	d.Allow, d.Reasons = bool(allow), reasons
 	return nil
 }
 
-func stringField(m map[string]any, key string) string {
-	s, _ := m[key].(string)
-	return s
+// valueOf returns the value of key in obj if it is a V.
+func valueOf[V ast.Value](obj ast.Object, key string) (V, bool) {
+	var zero V
+	t := obj.Get(ast.InternedTerm(key))
+	if t == nil {
+		return zero, false
+	}
+	v, ok := t.Value.(V)
+	return v, ok
 }
+
+func stringField(obj ast.Object, key string) string {
+	s, _ := valueOf[ast.String](obj, key)
+	return string(s)
+}
+
+// keepAST keeps the policy's result as OPA's value: readResult reads it
+// directly, with no conversion to Go maps and slices.
+func keepAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
 // decideWith answers req with policy p without telling the observers: the
 // common path of Decide, Explain and Replay. A non-nil tracer sees the
@@ -209,7 +230,23 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 		}
 	}
 	input := decisionInput(req, snap, now)
-	opts := []rego.EvalOption{rego.EvalParsedInput(input)}
+	// Lean evaluation: the revision's read transaction, no metrics, the
+	// result kept as OPA's value, cancellation on ctx by a callback rather
+	// than by the goroutine OPA would start for each evaluation, and the
+	// derived rules read from their values computed for the revision.
+	evalCancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, evalCancel.Cancel)
+	defer stop()
+	opts := []rego.EvalOption{
+		rego.EvalParsedInput(input),
+		rego.EvalTransaction(p.txn),
+		rego.EvalMetrics(metrics.NoOp()),
+		rego.EvalGenerateJSON(keepAST),
+		rego.EvalExternalCancel(evalCancel),
+	}
+	if p.derived != nil {
+		opts = append(opts, rego.EvalVirtualCache(newDerivedCache(p.derived)))
+	}
 	if tracer != nil {
 		opts = append(opts, rego.EvalQueryTracer(tracer))
 	}

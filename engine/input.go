@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -37,6 +38,23 @@ var filledInputKeys = map[string]string{
 	inputPartnerMembership: "the store",
 	inputTenant:            "the store",
 	inputCaller:            "the caller's credentials (serve --decision-auth)",
+}
+
+// DecisionInput returns the input the policy evaluates for req, as decoded
+// JSON (POLICIES.md, "Decisions"): the question, the records read from the
+// store now and now_ns from the engine's clock. It is what Decide gives the
+// policy, for diagnostics and for comparing gatehouse with `opa run` on the
+// same input (make bench-decisions). Errors: a *FieldError for a malformed
+// request, or the store's error.
+func (e *Engine) DecisionInput(ctx context.Context, req DecisionRequest) (any, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	snap, err := e.store.Snapshot(ctx, req.Subject, req.Resource.Account)
+	if err != nil {
+		return nil, err
+	}
+	return ast.JSON(decisionInput(req, snap, e.now()))
 }
 
 // decisionInput builds the decision input of POLICIES.md directly as an OPA

@@ -43,11 +43,19 @@ type Policy struct {
 	cacheable bool
 	compiler  *ast.Compiler
 	data      storage.Store
+	// txn is a read transaction on data, open for the life of the revision:
+	// data is never written after compilation, and a read transaction of
+	// OPA's in-memory store holds no state, so every decision shares it
+	// instead of opening and closing one (a lock) per evaluation.
+	txn       storage.Transaction
 	decision  rego.PreparedEvalQuery
 	admission *rego.PreparedEvalQuery
 	// httpQuestion maps a proxy's HTTP request to a question (DecideHTTP);
 	// nil when the policy defines no data.gatehouse.envoy.question.
 	httpQuestion *rego.PreparedEvalQuery
+	// derived holds the value of each rule of the derived package, by rule
+	// name (nil: undefined), computed once when the revision is compiled.
+	derived map[string]*ast.Term
 
 	mu      sync.Mutex
 	queries map[string]rego.PreparedEvalQuery
@@ -111,8 +119,10 @@ func Revision(files map[string][]byte) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// CompilePolicy parses, strictly compiles and prepares the policy files.
-// Errors name the file and line. The decision package must exist.
+// CompilePolicy parses, strictly compiles and prepares the policy files,
+// and computes the rules of data.gatehouse.derived once for the revision.
+// Errors name the file and line. The decision package must exist, and the
+// derived rules must read data only (POLICIES.md, "Derived data").
 func CompilePolicy(ctx context.Context, files map[string][]byte, source string) (*Policy, error) {
 	modules, data, err := parsePolicyFiles(files)
 	if err != nil {
@@ -134,6 +144,12 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 		cacheable: cacheDecisions(data),
 		data:      inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true)),
 		queries:   map[string]rego.PreparedEvalQuery{},
+	}
+	if p.txn, err = p.data.NewTransaction(ctx); err != nil {
+		return nil, fmt.Errorf("compile policy: %w", err)
+	}
+	if p.derived, err = p.computeDerived(ctx); err != nil {
+		return nil, err
 	}
 	if !p.defines("gatehouse", "decision", "result") {
 		return nil, fmt.Errorf("compile policy: no rule %s is defined", decisionQuery)

@@ -13,7 +13,7 @@ package gatehouse.decision
 import rego.v1
 
 import data.gatehouse.callers
-import data.gatehouse.config
+import data.gatehouse.derived
 import data.gatehouse.facts
 import data.gatehouse.impersonation
 import data.gatehouse.privileges
@@ -42,13 +42,8 @@ allow if result.allow
 
 # kind names the package that decides the action: roles (R4),
 # impersonation (R39) or privileges (R5); undefined for an unknown action.
-kind := "roles" if {
-	config.actions[facts.action]
-} else := "impersonation" if {
-	impersonation.requested
-} else := "privileges" if {
-	privileges.requested
-}
+# The table of actions is derived data, computed once per revision.
+kind := derived.package_of[facts.action]
 
 # problems deny the decision whatever the action (R4, R7).
 problems contains sprintf("unknown subject %q", [facts.subject]) if not is_object(object.get(input, "user", null))

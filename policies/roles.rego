@@ -4,13 +4,14 @@
 #
 # The role hierarchies are data (data.gatehouse.config.account_roles and
 # virtual_account_roles, each role listing the roles it directly includes);
-# inclusion is their transitive closure, computed here with graph.reachable
-# for the roles a decision is about only, once per decision.
+# inclusion is their transitive closure, data.gatehouse.derived, computed
+# once per policy revision (derived.rego).
 package gatehouse.roles
 
 import rego.v1
 
 import data.gatehouse.config
+import data.gatehouse.derived
 import data.gatehouse.facts
 import data.gatehouse.privileges
 
@@ -24,20 +25,6 @@ answer := {"allow": true, "reasons": sort(allow_reasons), "grant": facts.members
 
 # requirement is the line of config.actions for the asked action (R4).
 requirement := config.actions[facts.action]
-
-# account_roles_included(role) is role and every account role it includes (R1).
-account_roles_included(role) := graph.reachable(config.account_roles, {role})
-
-# va_roles_included(role) is role and every virtual-account role it includes (R2).
-va_roles_included(role) := graph.reachable(config.virtual_account_roles, {role})
-
-# va_roles_through(role) are the virtual-account roles an account role holds
-# on every virtual account of its account (R3).
-va_roles_through(role) := graph.reachable(config.virtual_account_roles, {va_role |
-	on_virtual_accounts := config.account_role_on_virtual_accounts
-	some included in graph.reachable(config.account_roles, {role})
-	va_role := on_virtual_accounts[included]
-})
 
 # va_needed is the virtual-account role needed when the question is decided
 # on a virtual account: it names one, and the action has a virtual-account
@@ -58,14 +45,14 @@ allow_reasons contains msg if {
 	not va_needed
 	needed := requirement.account_role
 	some role in facts.membership.roles
-	needed in account_roles_included(role)
+	needed in derived.account_roles_included[role]
 	msg := sprintf("%s holds %s on %s%s (needed for %s)", [facts.subject, role, facts.account_id, includes_text(role, needed), facts.action])
 }
 
 # R2, R4: the role held on the virtual account itself.
 allow_reasons contains msg if {
 	needed := va_needed
-	needed in va_roles_included(va_role)
+	needed in derived.va_roles_included[va_role]
 	msg := sprintf(
 		"%s holds %s on virtual account %s of %s%s (needed for %s)",
 		[facts.subject, va_role, facts.virtual_account, facts.account_id, includes_text(va_role, needed), facts.action],
@@ -76,7 +63,7 @@ allow_reasons contains msg if {
 allow_reasons contains msg if {
 	needed := va_needed
 	some role in facts.membership.roles
-	needed in va_roles_through(role)
+	needed in derived.va_roles_through[role]
 	msg := sprintf(
 		"%s holds %s on %s, which acts on each of its virtual accounts and includes %s on %s (needed for %s)",
 		[facts.subject, role, facts.account_id, needed, facts.virtual_account, facts.action],

@@ -10,12 +10,15 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-# OPA is already a dependency: build its CLI at the version go.mod pins.
-go build -o "$work/opa" github.com/open-policy-agent/opa
+# OPA's CLI at the version go.mod pins, with OPA's own dependencies (the
+# gatehouse module does not carry those of OPA's server), kept in .cache.
+opa_version=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
+opa=.cache/opa-$opa_version/opa
+[ -x "$opa" ] || GOBIN=$PWD/.cache/opa-$opa_version go install "github.com/open-policy-agent/opa@$opa_version"
 mkdir "$work/policy"
 cp policies/*.rego policies/data.json "$work/policy/" && rm "$work/policy/"*_test.rego
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$work/opa" run --server --addr "127.0.0.1:$port" --log-level error "$work/policy" &
+"$opa" run --server --addr "127.0.0.1:$port" --log-level error "$work/policy" &
 pids+=($!)
 until curl -fs "http://127.0.0.1:$port/health" >/dev/null; do sleep 0.1; done
 
