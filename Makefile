@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench bench-decisions load load-opa redis-server curl clean
+.PHONY: all build run test unit rego lint fuzz bench bench-decisions load load-opa redis-server curl promtool clean
 
 all: build
 
@@ -35,9 +35,10 @@ $(SECRET):
 run: build $(SECRET)
 	@exec scripts/demo-run.sh $(BIN) $(ADDR) $(DEMO_ROOT) $(SECRET)
 
-# test: everything CI runs. Needs redis-server and curl (installed from Debian
-# when missing): the Redis tests, and the README's commands (TestReadme).
-test: redis-server curl lint rego unit fuzz
+# test: everything CI runs. Needs redis-server, curl and promtool (installed from
+# Debian when missing): the Redis tests, the README's commands (TestReadme), and
+# the lint of /metrics (TestMetricsPassPromtool).
+test: redis-server curl promtool lint rego unit fuzz
 
 # unit: every package's tests, results printed as each package finishes.
 unit:
@@ -79,6 +80,9 @@ redis-server:
 
 curl:
 	@scripts/ensure-tool.sh curl curl "the README's commands (TestReadme in cmd/gatehouse)"
+
+promtool:
+	@scripts/ensure-promtool.sh
 
 clean:
 	rm -rf bin .cache

@@ -38,7 +38,7 @@ func newEdgeServer(t *testing.T) *edgeServer {
 	srv := httptest.NewServer(h.handler)
 	t.Cleanup(srv.Close)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	routes := h.handler.(*httpapi.Server).Routes()
+	routes := h.server.Routes()
 	require.NotEmpty(t, routes)
 	return &edgeServer{t: t, h: h, url: srv.URL, client: client, routes: routes}
 }

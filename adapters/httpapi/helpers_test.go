@@ -47,7 +47,8 @@ type harness struct {
 	tb       testing.TB
 	store    engine.Store
 	eng      *engine.Engine
-	handler  http.Handler
+	server   *httpapi.Server
+	handler  http.Handler // server, validated against openapi.yaml (contract_test.go)
 	registry *prometheus.Registry
 }
 
@@ -72,7 +73,8 @@ func newHarness(tb testing.TB, store engine.Store, opts ...httpapi.Option) *harn
 		httpapi.WithRegistry(reg),
 		httpapi.WithLogger(quietLogger()),
 	}, opts...)
-	return &harness{tb: tb, store: store, eng: eng, handler: httpapi.New(eng, all...), registry: reg}
+	server := httpapi.New(eng, all...)
+	return &harness{tb: tb, store: store, eng: eng, server: server, handler: contractChecked(tb, server), registry: reg}
 }
 
 // newEmbeddedHarness serves the API over a fresh embedded store.
@@ -96,6 +98,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func (h *harness) with(tb testing.TB) *harness {
 	c := *h
 	c.tb = tb
+	c.handler = contractChecked(tb, h.server)
 	return &c
 }
 
