@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -215,13 +216,20 @@ func queryCursor(c *gin.Context) (string, error) {
 	return after, nil
 }
 
-// parseTime parses an optional RFC 3339 time.
+// rfc3339 is RFC 3339's date-time grammar (section 5.6): two-digit month,
+// day, hour, minute and second, an optional fraction, Z or an offset.
+var rfc3339 = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`)
+
+// parseTime parses an optional RFC 3339 time, strictly: time.Parse (and
+// Time.UnmarshalText) also take forms RFC 3339 does not, such as a
+// one-digit hour ("T0:00:00Z"), which a proxy or client reading the same
+// body may refuse or read differently (R44).
 func parseTime(field string, s *string) (*time.Time, error) {
 	if s == nil {
 		return nil, nil
 	}
-	t, err := time.Parse(time.RFC3339, *s)
-	if err != nil {
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil || !rfc3339.MatchString(*s) {
 		return nil, engine.Invalid(field, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
 	}
 	return &t, nil

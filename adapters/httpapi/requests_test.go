@@ -159,6 +159,10 @@ func TestRequestCommandsBadInputR44(t *testing.T) {
 		{"patch without expires_at", http.MethodPatch, "/v1/access-requests/" + acmeReq, `{}`, "expires_at"},
 		{"patch with a number", http.MethodPatch, "/v1/access-requests/" + acmeReq, `{"expires_at":5}`, "expires_at"},
 		{"patch with a bad time", http.MethodPatch, "/v1/access-requests/" + acmeReq, `{"expires_at":"soon"}`, "expires_at"},
+		// R44: forms time.Parse takes but RFC 3339 does not (found by fuzzing
+		// against the OpenAPI contract).
+		{"patch with a one-digit hour", http.MethodPatch, "/v1/access-requests/" + acmeReq, `{"expires_at":"2030-01-01T0:00:00Z"}`, "expires_at"},
+		{"approve with a one-digit hour", http.MethodPost, "/v1/access-requests/" + acmeReq + "/approve", `{"scope":"account","role":"account_user","expires_at":"2030-01-01T00:0:00Z"}`, "expires_at"},
 		{"patch with no body", http.MethodPatch, "/v1/access-requests/" + acmeReq, ``, "body"},
 		{"bad request id", http.MethodGet, "/v1/access-requests/a%20b", ``, "id"},
 		{"request list without account", http.MethodGet, "/v1/access-requests", ``, "account"},
