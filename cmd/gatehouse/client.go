@@ -13,11 +13,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/client"
 )
 
-// apiClient is the client side of the HTTP API, for the commands that talk
-// to a running gatehouse.
+// apiClient is the Go client of the HTTP API (package client) as the
+// commands that talk to a running gatehouse use it: configured from
+// --server and --token, its errors told in the CLI's words.
 type apiClient struct {
+	gh    *client.Client
 	base  string
 	token string
 	http  *http.Client
@@ -26,7 +30,43 @@ type apiClient struct {
 
 func newAPIClient(cfg *Config) *apiClient {
 	base, err := serverURL(cfg.Server)
-	return &apiClient{base: base, token: cfg.Token, http: &http.Client{Timeout: 30 * time.Second}, err: err}
+	c := &apiClient{base: base, token: cfg.Token, http: &http.Client{Timeout: 30 * time.Second}, err: err}
+	if err == nil {
+		opts := []client.Option{client.WithHTTPClient(c.http)}
+		if cfg.Token != "" {
+			opts = append(opts, client.WithToken(cfg.Token))
+		}
+		c.gh, c.err = client.New(base, opts...)
+	}
+	return c
+}
+
+// run calls the API through fn, and tells its error for the person at the
+// terminal: an error answer as an *apiError (with a hint on a 401), no
+// answer as "no gatehouse answers at ...".
+func (c *apiClient) run(fn func(gh *client.Client) error) error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.explain(fn(c.gh))
+}
+
+// explain turns an error of the client into the CLI's message.
+func (c *apiClient) explain(err error) error {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		e := &apiError{Status: ce.Status, Code: ce.Code, Message: ce.Message, Violations: ce.Violations}
+		if ce.Status == http.StatusUnauthorized {
+			e.Hint = c.tokenHint(time.Now())
+		}
+		return e
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The method and URL again say nothing new, and the URL may carry credentials.
+		return fmt.Errorf("no gatehouse answers at %s (--server or GATEHOUSE_SERVER): %w", redactURL(c.base), ue.Err)
+	}
+	return err
 }
 
 // serverURL turns --server into the base URL of the API: http:// is assumed
