@@ -159,8 +159,11 @@ func (c *Client) do(ctx context.Context, cl call, out any, opts ...CallOption) e
 		if !retriable || attempt >= c.retries || !transient(ctx, err) {
 			return err
 		}
-		if err := c.wait(ctx, attempt); err != nil {
-			return err
+		if cl.key == "" && IsOutcomeUnknown(err) {
+			return err // it may have been applied: only a key makes a second attempt safe
+		}
+		if werr := c.wait(ctx, attempt); werr != nil {
+			return errors.Join(werr, err) // the caller gave up waiting: say so, with the last answer
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -192,11 +193,19 @@ func TestRetryOfAWriteWithAKeyAppliesOnce(t *testing.T) {
 func TestContextCancellation(t *testing.T) {
 	t.Run("ends the waits between retries", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		f := &flaky{match: isMembersList, fail: func(int) string { cancel(); return "503" }}
-		g := startGatehouse(t, f.wrap)
-		_, err := g.as("alice", client.WithRetries(1000)).ListMembers(ctx, "acme")
+		f := &flaky{match: isMembersList, fail: failFirst(1000, "503")}
+		g := startGatehouse(t, func(next http.Handler) http.Handler {
+			h := f.wrap(next)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h.ServeHTTP(w, r)
+				w.(http.Flusher).Flush()
+				cancel() // the caller gives up once the first answer is on its way
+			})
+		})
+		// The wait before the retry would be an hour: only the context ends it.
+		c := g.as("alice", client.WithRetries(1000), client.WithBackoff(time.Hour, time.Hour))
+		_, err := c.ListMembers(ctx, "acme")
 		assert.ErrorIs(t, err, context.Canceled)
-		assert.True(t, client.IsUnavailable(err), "the last answer is kept: %v", err)
 		assert.Equal(t, 1, f.count(), "no retry once the caller gave up")
 	})
 	t.Run("ends a call in flight", func(t *testing.T) {
@@ -215,4 +224,14 @@ func TestContextCancellation(t *testing.T) {
 		_, err := g.as("alice", fastRetries(5)...).ListMembers(ctx, "acme")
 		assert.True(t, errors.Is(err, context.Canceled), "%v", err)
 	})
+}
+
+// A 503 outcome_unknown is never retried without a key, even on a call
+// that is otherwise retried.
+func TestNoRetryOfOutcomeUnknownWithoutAKey(t *testing.T) {
+	f := &flaky{match: isMembersList, fail: failFirst(1, "apply-then-unknown")}
+	g := startGatehouse(t, f.wrap)
+	_, err := g.as("alice", fastRetries(3)...).ListMembers(context.Background(), "acme")
+	assert.True(t, client.IsOutcomeUnknown(err), "%v", err)
+	assert.Equal(t, 1, f.count())
 }
