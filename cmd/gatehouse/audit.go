@@ -1,24 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/client"
 	"github.com/gatehouse/gatehouse/engine"
 )
-
-// logPage is one page of GET /v1/audit or GET /v1/events as the CLI reads
-// it: the items as the API sent them (for --json) and the next cursor.
-type logPage struct {
-	Items []json.RawMessage `json:"items"`
-	Next  string            `json:"next,omitempty"`
-}
 
 // checkLimit refuses a page size the API does not serve, naming the flag.
 func checkLimit(limit int) error {
@@ -54,29 +46,25 @@ after, policy revision) and "next".`,
 			if err := checkLimit(limit); err != nil {
 				return err
 			}
-			order := engine.Descending
+			order := client.Descending
 			if oldestFirst {
-				order = engine.Ascending
+				order = client.Ascending
 			}
-			q := url.Values{"account": {account}, "limit": {strconv.Itoa(limit)}, "order": {string(order)}}
-			if after != "" {
-				q.Set("after", after)
-			}
-			var page logPage
-			if err := newAPIClient(cfg).do(cmd.Context(), "GET", "/v1/audit?"+q.Encode(), nil, &page); err != nil {
+			var page client.AuditPage
+			err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				page, err = gh.ListAudit(cmd.Context(), account, client.Page{Limit: limit, After: after, Order: order})
 				return err
+			})
+			if err != nil {
+				return err
+			}
+			if page.Items == nil {
+				page.Items = []client.AuditRecord{}
 			}
 			if asJSON {
-				if page.Items == nil {
-					page.Items = []json.RawMessage{}
-				}
 				return printJSON(cmd.OutOrStdout(), page)
 			}
-			var records []engine.AuditRecord
-			if err := decodeItems(page.Items, &records); err != nil {
-				return err
-			}
-			if err := printAudit(cmd.OutOrStdout(), records); err != nil {
+			if err := printAudit(cmd.OutOrStdout(), page.Items); err != nil {
 				return err
 			}
 			if page.Next != "" {
@@ -99,17 +87,6 @@ after, policy revision) and "next".`,
 	return cmd
 }
 
-// decodeItems decodes the raw items of a page into out.
-func decodeItems[T any](items []json.RawMessage, out *[]T) error {
-	*out = make([]T, len(items))
-	for i, raw := range items {
-		if err := json.Unmarshal(raw, &(*out)[i]); err != nil {
-			return fmt.Errorf("the server answered an item this client cannot read: %w", err)
-		}
-	}
-	return nil
-}
-
 // auditColumns are the columns of an audit trail: the reason (free text)
 // gives way first, the target (a request id "requests show" takes) last.
 var auditColumns = []column{
@@ -117,7 +94,7 @@ var auditColumns = []column{
 }
 
 // printAudit writes audit records as a table, in the order the API gave.
-func printAudit(w io.Writer, records []engine.AuditRecord) error {
+func printAudit(w io.Writer, records []client.AuditRecord) error {
 	if len(records) == 0 {
 		_, err := fmt.Fprintln(w, "no audit records")
 		return err

@@ -1,32 +1,68 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/client"
 )
 
-// apiClient is the client side of the HTTP API, for the commands that talk
-// to a running gatehouse.
+// apiClient is the Go client of the HTTP API (package client) as the
+// commands that talk to a running gatehouse use it: configured from
+// --server and --token, its errors told in the CLI's words.
 type apiClient struct {
+	gh    *client.Client
 	base  string
 	token string
-	http  *http.Client
 	err   error // a --server that is not a URL: every call returns it
 }
 
 func newAPIClient(cfg *Config) *apiClient {
 	base, err := serverURL(cfg.Server)
-	return &apiClient{base: base, token: cfg.Token, http: &http.Client{Timeout: 30 * time.Second}, err: err}
+	c := &apiClient{base: base, token: cfg.Token, err: err}
+	if err == nil {
+		opts := []client.Option{client.WithHTTPClient(&http.Client{Timeout: 30 * time.Second})}
+		if cfg.Token != "" {
+			opts = append(opts, client.WithToken(cfg.Token))
+		}
+		c.gh, c.err = client.New(base, opts...)
+	}
+	return c
+}
+
+// run calls the API through fn, and tells its error for the person at the
+// terminal: an error answer as an *apiError (with a hint on a 401), no
+// answer as "no gatehouse answers at ...".
+func (c *apiClient) run(fn func(gh *client.Client) error) error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.explain(fn(c.gh))
+}
+
+// explain turns an error of the client into the CLI's message.
+func (c *apiClient) explain(err error) error {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		e := &apiError{Status: ce.Status, Code: ce.Code, Message: ce.Message, Violations: ce.Violations}
+		if ce.Status == http.StatusUnauthorized {
+			e.Hint = c.tokenHint(time.Now())
+		}
+		return e
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The method and URL again say nothing new, and the URL may carry credentials.
+		return fmt.Errorf("no gatehouse answers at %s (--server or GATEHOUSE_SERVER): %w", redactURL(c.base), ue.Err)
+	}
+	return err
 }
 
 // serverURL turns --server into the base URL of the API: http:// is assumed
@@ -147,60 +183,4 @@ func peekClaims(token string) (tokenClaims, bool) {
 		return tokenClaims{}, false
 	}
 	return claims, true
-}
-
-// do sends body (nil for none) as JSON and decodes a 2xx answer into out
-// (nil to discard). Error answers come back as *apiError.
-func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	if c.err != nil {
-		return c.err
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return scrubURLError(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the method and URL again say nothing new, and the URL may carry credentials
-		}
-		return fmt.Errorf("no gatehouse answers at %s (--server or GATEHOUSE_SERVER): %w", redactURL(c.base), err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var env struct {
-			Error apiError `json:"error"`
-		}
-		if json.Unmarshal(raw, &env) != nil || env.Error.Code == "" {
-			env.Error = apiError{Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(raw))}
-		}
-		env.Error.Status = resp.StatusCode
-		if resp.StatusCode == http.StatusUnauthorized {
-			env.Error.Hint = c.tokenHint(time.Now())
-		}
-		return &env.Error
-	}
-	if out == nil || len(raw) == 0 {
-		return nil
-	}
-	return json.Unmarshal(raw, out)
 }

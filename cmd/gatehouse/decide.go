@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 
-	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/client"
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 // decisionBody is a decision request as API.md writes it.
@@ -98,9 +100,17 @@ Exit status, for scripts:
 			var ans decisionAnswer
 			var explanation engine.Explanation
 			if remote {
-				if err := newAPIClient(cfg).do(cmd.Context(), "POST", "/v1/decisions", body, &ans); err != nil {
+				q := client.DecisionRequest{Subject: body.Subject, Action: body.Action, Context: body.Context,
+					Resource: client.Resource{Account: body.Resource.Account, VirtualAccount: body.Resource.VirtualAccount}}
+				var d client.Decision
+				err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+					d, err = gh.Decide(cmd.Context(), q)
+					return err
+				})
+				if err != nil {
 					return err
 				}
+				ans = decisionAnswer{Allow: d.Allow, Reasons: d.Reasons, DecisionID: d.DecisionID, PolicyRevision: d.PolicyRevision, Error: d.Error}
 			} else {
 				eng, store, err := openReadingEngine(cmd.Context(), cfg, "ask a running gatehouse with --remote --server URL")
 				if err != nil {

@@ -7,16 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/client"
 	"github.com/gatehouse/gatehouse/engine"
 )
 
@@ -66,14 +65,13 @@ event per line.`,
 			if interval < minPollInterval || interval > maxPollInterval {
 				return fmt.Errorf("--interval %s: give a poll interval from %s to %s", interval, minPollInterval, maxPollInterval)
 			}
-			client := newAPIClient(cfg)
-			get := func(ctx context.Context, after string) (logPage, error) {
-				q := url.Values{"limit": {strconv.Itoa(limit)}}
-				if after != "" {
-					q.Set("after", after)
-				}
-				var page logPage
-				err := client.do(ctx, "GET", "/v1/events?"+q.Encode(), nil, &page)
+			api := newAPIClient(cfg)
+			get := func(ctx context.Context, after string) (client.EventPage, error) {
+				var page client.EventPage
+				err := api.run(func(gh *client.Client) (err error) {
+					page, err = gh.ListEvents(ctx, client.Page{Limit: limit, After: after})
+					return err
+				})
 				return page, err
 			}
 			out := cmd.OutOrStdout()
@@ -82,21 +80,17 @@ event per line.`,
 				if err != nil {
 					return err
 				}
+				if page.Items == nil {
+					page.Items = []client.Event{}
+				}
 				if asJSON {
-					if page.Items == nil {
-						page.Items = []json.RawMessage{}
-					}
 					return printJSON(out, page)
 				}
-				var events []engine.Event
-				if err := decodeItems(page.Items, &events); err != nil {
-					return err
-				}
-				if len(events) == 0 {
+				if len(page.Items) == 0 {
 					_, err := fmt.Fprintln(out, "no events")
 					return err
 				}
-				if err := printEvents(out, events, true); err != nil {
+				if err := printEvents(out, page.Items, true); err != nil {
 					return err
 				}
 				if page.Next != "" {
@@ -122,7 +116,7 @@ event per line.`,
 // followEvents polls for the events after the cursor until ctx ends, which
 // is a clean exit (nil). A full page is followed at once, otherwise after
 // interval. Each event prints as it comes: a table line, or a JSON line.
-func followEvents(ctx context.Context, out io.Writer, get func(context.Context, string) (logPage, error), after string, interval time.Duration, asJSON bool) error {
+func followEvents(ctx context.Context, out io.Writer, get func(context.Context, string) (client.EventPage, error), after string, interval time.Duration, asJSON bool) error {
 	header := !asJSON
 	for {
 		page, err := get(ctx, after)
@@ -133,31 +127,26 @@ func followEvents(ctx context.Context, out io.Writer, get func(context.Context, 
 			return err
 		}
 		if asJSON {
-			for _, raw := range page.Items {
-				var line bytes.Buffer
-				if err := json.Compact(&line, raw); err != nil {
-					return fmt.Errorf("the server answered an event this client cannot read: %w", err)
-				}
-				line.WriteByte('\n')
-				if _, err := out.Write(line.Bytes()); err != nil {
-					return err
+			var lines bytes.Buffer
+			enc := json.NewEncoder(&lines) // one compact line per event, as the server wrote it
+			enc.SetEscapeHTML(false)
+			for _, e := range page.Items {
+				if err := enc.Encode(e); err != nil {
+					return fmt.Errorf("the server answered an event this client cannot write: %w", err)
 				}
 			}
-		} else if len(page.Items) > 0 {
-			var events []engine.Event
-			if err := decodeItems(page.Items, &events); err != nil {
+			if _, err := out.Write(lines.Bytes()); err != nil {
 				return err
 			}
-			if err := printEvents(out, events, header); err != nil {
+		} else if len(page.Items) > 0 {
+			if err := printEvents(out, page.Items, header); err != nil {
 				return err
 			}
 			header = false
 		}
 		if len(page.Items) > 0 {
-			var last struct {
-				Cursor string `json:"cursor"`
-			}
-			if err := json.Unmarshal(page.Items[len(page.Items)-1], &last); err != nil || last.Cursor == "" {
+			last := page.Items[len(page.Items)-1]
+			if last.Cursor == "" {
 				return errors.New("the server answered an event without a cursor: cannot follow on from it")
 			}
 			after = last.Cursor
@@ -175,7 +164,7 @@ func followEvents(ctx context.Context, out io.Writer, get func(context.Context, 
 
 // printEvents writes events in the fixed columns of the events table,
 // under the header when header is set.
-func printEvents(w io.Writer, events []engine.Event, header bool) error {
+func printEvents(w io.Writer, events []client.Event, header bool) error {
 	var buf bytes.Buffer
 	if header {
 		names := make([]string, len(eventColumns))

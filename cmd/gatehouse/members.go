@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
+	"time"
 
-	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/client"
 )
 
 // memberBody is the body of PUT /v1/accounts/{id}/members/{user}, a full
@@ -34,17 +35,22 @@ func newMembersCommand(cfg *Config) *cobra.Command {
 		Short: "List the members of an account",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out struct {
-				Items []engine.Membership `json:"items"`
-			}
-			if err := newAPIClient(cfg).do(cmd.Context(), "GET", "/v1/accounts/"+url.PathEscape(args[0])+"/members", nil, &out); err != nil {
+			var items []client.Member
+			err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				items, err = gh.ListMembers(cmd.Context(), args[0])
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), out.Items)
+				if items == nil {
+					items = []client.Member{}
+				}
+				return printJSON(cmd.OutOrStdout(), items)
 			}
-			rows := make([][]string, len(out.Items))
-			for i, m := range out.Items {
+			rows := make([][]string, len(items))
+			for i, m := range items {
 				rows[i] = []string{m.User, orDash(joinComma(m.Roles)), mapCell(m.VARoles), orDash(m.Contact), mapCell(m.Privileges), timeCell(m.ExpiresAt), m.AddedBy}
 			}
 			return printTable(cmd.OutOrStdout(), []string{"USER", "ROLES", "VA ROLES", "CONTACT", "PRIVILEGES", "EXPIRES", "ADDED BY"}, rows)
@@ -81,20 +87,25 @@ part without its flag is cleared.`,
 			if body.Privileges, err = parsePairs("privilege", nonEmpty(privileges)); err != nil {
 				return err
 			}
-			patch := memberPatch(cmd.Flags().Changed, body)
-			method, send := "PATCH", any(patch)
-			if !replace && len(patch) == 0 {
+			expires, err := timeFlag("expires-at", body.ExpiresAt)
+			if err != nil {
+				return err
+			}
+			patch := memberPatch(cmd.Flags().Changed, body, expires)
+			if !replace && patch.Empty() {
 				return fmt.Errorf("nothing to change: give --role, --va-role, --contact, --privilege, --justification or --expires-at\nusage: %s", cmd.UseLine())
 			}
-			if replace {
-				if body.Roles == nil {
-					body.Roles = []string{}
+			var m client.Member
+			err = newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				if replace {
+					m, err = gh.SetMember(cmd.Context(), args[0], args[1], client.MemberInput{Roles: body.Roles, VARoles: body.VARoles,
+						Contact: body.Contact, Privileges: body.Privileges, Justification: body.Justification, ExpiresAt: expires})
+				} else {
+					m, err = gh.UpdateMember(cmd.Context(), args[0], args[1], patch)
 				}
-				method, send = "PUT", body
-			}
-			var m engine.Membership
-			path := "/v1/accounts/" + url.PathEscape(args[0]) + "/members/" + url.PathEscape(args[1])
-			if err := newAPIClient(cfg).do(cmd.Context(), method, path, send, &m); err != nil {
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			if asJSON {
@@ -118,8 +129,10 @@ part without its flag is cleared.`,
 		Short: "Remove a member (never the last primary contact or admin, R12)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "/v1/accounts/" + url.PathEscape(args[0]) + "/members/" + url.PathEscape(args[1])
-			if err := newAPIClient(cfg).do(cmd.Context(), "DELETE", path, nil, nil); err != nil {
+			err := newAPIClient(cfg).run(func(gh *client.Client) error {
+				return gh.RemoveMember(cmd.Context(), args[0], args[1])
+			})
+			if err != nil {
 				return err
 			}
 			if !asJSON {
@@ -136,34 +149,41 @@ func joinComma(ss []string) string { return strings.Join(ss, ",") }
 
 // memberPatch is the JSON merge patch (PATCH .../members/{user}) of the
 // flags given: a flag not given is left out, so that its part is kept; an
-// empty --contact or --expires-at is null, clearing it.
-func memberPatch(given func(flag string) bool, b memberBody) map[string]any {
-	patch := map[string]any{}
-	orNull := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
-	}
+// empty --contact or --expires-at (expires nil) clears it.
+func memberPatch(given func(flag string) bool, b memberBody, expires *time.Time) client.MemberPatch {
+	var patch client.MemberPatch
 	if given("role") {
-		patch["roles"] = nonNilSlice(b.Roles)
+		roles := nonNilSlice(b.Roles)
+		patch.Roles = &roles
 	}
 	if given("va-role") {
-		patch["va_roles"] = b.VARoles
+		patch.VARoles = &b.VARoles
 	}
 	if given("contact") {
-		patch["contact"] = orNull(b.Contact)
+		patch.Contact = &b.Contact
 	}
 	if given("privilege") {
-		patch["privileges"] = b.Privileges
+		patch.Privileges = &b.Privileges
 	}
 	if given("justification") {
-		patch["justification"] = b.Justification
+		patch.Justification = &b.Justification
 	}
 	if given("expires-at") {
-		patch["expires_at"] = orNull(b.ExpiresAt)
+		patch.ExpiresAt, patch.ClearExpiry = expires, expires == nil
 	}
 	return patch
+}
+
+// timeFlag reads the RFC 3339 time of a flag; "" is nil.
+func timeFlag(flag, value string) (*time.Time, error) {
+	if value == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return nil, fmt.Errorf("--%s %q: give an RFC 3339 time, e.g. 2026-12-31T00:00:00Z", flag, value)
+	}
+	return &t, nil
 }
 
 // nonEmpty drops empty values: --va-role "" asks to clear, not for a pair.

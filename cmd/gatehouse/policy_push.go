@@ -2,22 +2,13 @@ package main
 
 import (
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-)
 
-// policyView is a stored policy revision as the API returns it.
-type policyView struct {
-	Revision  string    `json:"revision"`
-	Author    string    `json:"author"`
-	CreatedAt time.Time `json:"created_at"`
-	Source    string    `json:"source,omitempty"`
-	Active    bool      `json:"active"`
-}
+	"github.com/gatehouse/gatehouse/client"
+)
 
 func newPolicyPushCommand(cfg *Config) *cobra.Command {
 	cmd := &cobra.Command{
@@ -35,14 +26,16 @@ system administrator.`,
 			if err != nil {
 				return err
 			}
-			body := struct {
-				Files map[string]string `json:"files"`
-			}{Files: make(map[string]string, len(files))}
+			sources := make(map[string]string, len(files))
 			for name, content := range files {
-				body.Files[name] = string(content)
+				sources[name] = string(content)
 			}
-			var p policyView
-			if err := newAPIClient(cfg).do(cmd.Context(), "PUT", "/v1/policies", body, &p); err != nil {
+			var p client.PolicyRevision
+			err = newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				p, err = gh.PushPolicy(cmd.Context(), sources)
+				return err
+			})
+			if err != nil {
 				return fmt.Errorf("push %s: %w", source, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pushed policy revision %s (%d files from %s), author %s: active on every replica that follows the store\n",
@@ -64,18 +57,25 @@ func newPolicyListCommand(cfg *Config) *cobra.Command {
 		Short: "List the policy revisions pushed to a running gatehouse, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct {
-				Items []policyView `json:"items"`
+			if err := checkLimit(limit); err != nil {
+				return err
 			}
-			path := "/v1/policies?" + url.Values{"limit": {strconv.Itoa(limit)}}.Encode()
-			if err := newAPIClient(cfg).do(cmd.Context(), "GET", path, nil, &out); err != nil {
+			var items []client.PolicyRevision
+			err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				items, err = gh.ListPolicies(cmd.Context(), limit)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), out.Items)
+				if items == nil {
+					items = []client.PolicyRevision{}
+				}
+				return printJSON(cmd.OutOrStdout(), items)
 			}
-			rows := make([][]string, len(out.Items))
-			for i, p := range out.Items {
+			rows := make([][]string, len(items))
+			for i, p := range items {
 				active := ""
 				if p.Active {
 					active = "*"
@@ -97,9 +97,12 @@ func newPolicyRollbackCommand(cfg *Config) *cobra.Command {
 		Short: "Make a policy revision pushed earlier the active one again, on every replica",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p policyView
-			path := "/v1/policies/" + url.PathEscape(args[0]) + "/activate"
-			if err := newAPIClient(cfg).do(cmd.Context(), "POST", path, nil, &p); err != nil {
+			var p client.PolicyRevision
+			err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				p, err = gh.ActivatePolicy(cmd.Context(), args[0])
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			// A baseline was not pushed: it is what the replicas served

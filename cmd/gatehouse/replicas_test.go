@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/adapters/redis/redistest"
+	"github.com/gatehouse/gatehouse/client"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/gatehouse/gatehouse/policies"
 )
@@ -227,7 +228,7 @@ func TestPushedPolicyReachesEveryReplica(t *testing.T) {
 	t.Logf("replica B decided with the pushed revision %s after the push command returned (the push itself, validation included, took %s)", took, pushTook)
 	assert.True(t, after.Allow, "R7: the pushed revision decides: %v", after.Reasons)
 
-	var listed []policyView
+	var listed []client.PolicyRevision
 	require.NoError(t, json.Unmarshal([]byte(runBinary(t, bin, "policy", "list", "--json", "--server", b.url, "--token", token)), &listed))
 	require.Len(t, listed, 2, "the pushed revision and the baseline it replaced")
 	assert.Equal(t, pushed, listed[0].Revision)

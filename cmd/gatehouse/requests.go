@@ -1,16 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/client"
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 func newRequestsCommand(cfg *Config) *cobra.Command {
@@ -35,32 +37,42 @@ field as "key: value" lines; --json prints what the API returns, complete.`,
 
 	// show prints requests as a table for the viewer, or as a JSON array
 	// with --json.
-	show := func(cmd *cobra.Command, view requestView, raw []json.RawMessage) error {
+	show := func(cmd *cobra.Command, view requestView, got []client.AccessRequest) error {
 		if asJSON {
-			if raw == nil {
-				raw = []json.RawMessage{}
+			if got == nil {
+				got = []client.AccessRequest{}
 			}
-			return printJSON(cmd.OutOrStdout(), raw)
+			return printJSON(cmd.OutOrStdout(), got)
 		}
-		reqs := make([]engine.AccessRequest, len(raw))
-		for i, r := range raw {
-			if err := json.Unmarshal(r, &reqs[i]); err != nil {
-				return fmt.Errorf("the server answered a request this client cannot read: %w", err)
-			}
+		raw, err := json.Marshal(got)
+		if err != nil {
+			return err
+		}
+		var reqs []engine.AccessRequest
+		if err := json.Unmarshal(raw, &reqs); err != nil {
+			return fmt.Errorf("the server answered a request this client cannot read: %w", err)
 		}
 		return printRequests(cmd.OutOrStdout(), time.Now(), view, reqs)
 	}
-	// send sends body to path and prints the request that comes back,
-	// field by field, or as JSON with --json.
-	send := func(cmd *cobra.Command, method, path string, body any) error {
-		var r json.RawMessage
-		if err := newAPIClient(cfg).do(cmd.Context(), method, path, body, &r); err != nil {
+	// send makes the call and prints the request that comes back, field
+	// by field, or as JSON with --json.
+	send := func(cmd *cobra.Command, call requestCall) error {
+		var r client.AccessRequest
+		err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+			r, err = call(cmd.Context(), gh)
+			return err
+		})
+		if err != nil {
 			return err
 		}
 		if asJSON {
 			return printJSON(cmd.OutOrStdout(), r)
 		}
-		return printFields(cmd.OutOrStdout(), r, requestFields)
+		raw, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return printFields(cmd.OutOrStdout(), raw, requestFields)
 	}
 
 	var account, status string
@@ -70,27 +82,29 @@ field as "key: value" lines; --json prints what the API returns, complete.`,
 		Short: "List an account's requests (deciders' view) or your own (--mine), newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			path, view := "/v1/me/access-requests", requesterView
+			view := requesterView
 			switch {
 			case mine && account != "":
 				return fmt.Errorf("give --account or --mine, not both")
 			case !mine && account == "":
 				return fmt.Errorf("give --account ID or --mine")
 			case !mine:
-				path, view = "/v1/access-requests", deciderView
-				q.Set("account", account)
+				view = deciderView
 			}
-			if status != "" {
-				q.Set("status", status)
-			}
-			var out struct {
-				Items []json.RawMessage `json:"items"`
-			}
-			if err := newAPIClient(cfg).do(cmd.Context(), "GET", path+"?"+q.Encode(), nil, &out); err != nil {
+			filter := client.RequestFilter{Status: status}
+			var items []client.AccessRequest
+			err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				if mine {
+					items, err = gh.ListMyRequests(cmd.Context(), filter)
+				} else {
+					items, err = gh.ListRequests(cmd.Context(), account, filter)
+				}
+				return err
+			})
+			if err != nil {
 				return err
 			}
-			return show(cmd, view, out.Items)
+			return show(cmd, view, items)
 		},
 	}
 	list.Flags().StringVar(&account, "account", "", "the account whose incoming requests to list")
@@ -102,7 +116,9 @@ field as "key: value" lines; --json prints what the API returns, complete.`,
 		Short: `Show every field of one request, as "key: value" lines`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return send(cmd, "GET", "/v1/access-requests/"+url.PathEscape(args[0]), nil)
+			return send(cmd, func(ctx context.Context, gh *client.Client) (client.AccessRequest, error) {
+				return gh.GetRequest(ctx, args[0])
+			})
 		},
 	}
 
@@ -112,11 +128,9 @@ field as "key: value" lines; --json prints what the API returns, complete.`,
 		Short: "Ask for access to an account (R20)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]string{}
-			if justification != "" {
-				body["justification"] = justification
-			}
-			return send(cmd, "POST", "/v1/accounts/"+url.PathEscape(args[0])+"/access-requests", body)
+			return send(cmd, func(ctx context.Context, gh *client.Client) (client.AccessRequest, error) {
+				return gh.RequestAccess(ctx, args[0], justification)
+			})
 		},
 	}
 	create.Flags().StringVar(&justification, "justification", "", "why you need access")
@@ -126,21 +140,16 @@ field as "key: value" lines; --json prints what the API returns, complete.`,
 	return cmd
 }
 
-// requestSender sends a body to the API and shows the request it returns.
-type requestSender func(cmd *cobra.Command, method, path string, body any) error
+// requestCall is a call of the API that answers one request.
+type requestCall func(ctx context.Context, gh *client.Client) (client.AccessRequest, error)
+
+// requestSender makes a call and shows the request it returns.
+type requestSender func(cmd *cobra.Command, call requestCall) error
 
 func newApproveCommand(send requestSender) *cobra.Command {
-	var a struct {
-		Scope           string            `json:"scope,omitempty"`
-		Role            string            `json:"role,omitempty"`
-		VirtualAccounts []string          `json:"virtual_accounts,omitempty"`
-		Contact         string            `json:"contact,omitempty"`
-		Privileges      map[string]string `json:"privileges,omitempty"`
-		Justification   string            `json:"justification,omitempty"`
-		ExpiresAt       string            `json:"expires_at,omitempty"`
-		Message         string            `json:"message,omitempty"`
-	}
+	var a client.Approval
 	var privileges []string
+	var expiresAt string
 	cmd := &cobra.Command{
 		Use:   "approve ID",
 		Short: "Approve (grant) a request (R21-R23, R38)",
@@ -153,7 +162,12 @@ func newApproveCommand(send requestSender) *cobra.Command {
 			if a.Privileges, err = parsePairs("privilege", privileges); err != nil {
 				return err
 			}
-			return send(cmd, "POST", "/v1/access-requests/"+url.PathEscape(args[0])+"/approve", a)
+			if a.ExpiresAt, err = timeFlag("expires-at", expiresAt); err != nil {
+				return err
+			}
+			return send(cmd, func(ctx context.Context, gh *client.Client) (client.AccessRequest, error) {
+				return gh.Approve(ctx, args[0], a)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -163,22 +177,21 @@ func newApproveCommand(send requestSender) *cobra.Command {
 	f.StringVar(&a.Contact, "contact", "", "contact type for the requester: secondary, or none (the same as not giving it: an approval keeps the requester's current contact type)")
 	f.StringArrayVar(&privileges, "privilege", nil, "application privilege as APP=LEVEL (repeatable)")
 	f.StringVar(&a.Justification, "justification", "", "justification, when the request had none")
-	f.StringVar(&a.ExpiresAt, "expires-at", "", "RFC 3339 time at which the access ends")
+	f.StringVar(&expiresAt, "expires-at", "", "RFC 3339 time at which the access ends")
 	f.StringVar(&a.Message, "message", "", "message to the requester")
 	return cmd
 }
 
 func newDenyCommand(send requestSender) *cobra.Command {
-	var d struct {
-		ReasonCode string `json:"reason_code,omitempty"`
-		Message    string `json:"message,omitempty"`
-	}
+	var d client.Denial
 	cmd := &cobra.Command{
 		Use:   "deny ID",
 		Short: "Deny a request (R24)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return send(cmd, "POST", "/v1/access-requests/"+url.PathEscape(args[0])+"/deny", d)
+			return send(cmd, func(ctx context.Context, gh *client.Client) (client.AccessRequest, error) {
+				return gh.Deny(ctx, args[0], d)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&d.ReasonCode, "reason-code", "", "unknown_requester, access_not_needed, no_business_relationship or other")
@@ -187,18 +200,18 @@ func newDenyCommand(send requestSender) *cobra.Command {
 }
 
 func newRevokeCommand(send requestSender) *cobra.Command {
-	var body struct {
-		Message string `json:"message,omitempty"`
-	}
+	var message string
 	cmd := &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a granted request",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return send(cmd, "POST", "/v1/access-requests/"+url.PathEscape(args[0])+"/revoke", body)
+			return send(cmd, func(ctx context.Context, gh *client.Client) (client.AccessRequest, error) {
+				return gh.Revoke(ctx, args[0], message)
+			})
 		},
 	}
-	cmd.Flags().StringVar(&body.Message, "message", "", "message to the requester")
+	cmd.Flags().StringVar(&message, "message", "", "message to the requester")
 	return cmd
 }
 
@@ -213,11 +226,13 @@ func newExpiryCommand(send requestSender) *cobra.Command {
 			if (at == "") == !clear {
 				return fmt.Errorf("give --expires-at TIME or --clear")
 			}
-			body := map[string]any{"expires_at": nil}
-			if at != "" {
-				body["expires_at"] = at
+			expires, err := timeFlag("expires-at", at)
+			if err != nil {
+				return err
 			}
-			return send(cmd, "PATCH", "/v1/access-requests/"+url.PathEscape(args[0]), body)
+			return send(cmd, func(ctx context.Context, gh *client.Client) (client.AccessRequest, error) {
+				return gh.SetExpiry(ctx, args[0], expires)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&at, "expires-at", "", "RFC 3339 time at which the access ends")
@@ -225,7 +240,7 @@ func newExpiryCommand(send requestSender) *cobra.Command {
 	return cmd
 }
 
-func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, requestView, []json.RawMessage) error) *cobra.Command {
+func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, requestView, []client.AccessRequest) error) *cobra.Command {
 	var name, message string
 	var assocs []string
 	cmd := &cobra.Command{
@@ -235,29 +250,23 @@ func newTenantRequestCommand(cfg *Config, show func(*cobra.Command, requestView,
     --assoc caroline:tom-sawyer --assoc charlotte:tom-sawyer,hundred-acre`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			type association struct {
-				Users   []string `json:"users"`
-				Tenants []string `json:"tenants"`
-			}
-			body := struct {
-				Name         string        `json:"name"`
-				Message      string        `json:"message,omitempty"`
-				Associations []association `json:"associations"`
-			}{Name: name, Message: message}
+			body := client.TenantRequest{Name: name, Message: message}
 			for _, a := range assocs {
 				users, tenants, ok := strings.Cut(a, ":")
 				if !ok || users == "" || tenants == "" {
 					return fmt.Errorf("--assoc %q: want USER[,USER...]:TENANT[,TENANT...]", a)
 				}
-				body.Associations = append(body.Associations, association{Users: strings.Split(users, ","), Tenants: strings.Split(tenants, ",")})
+				body.Associations = append(body.Associations, client.Association{Users: strings.Split(users, ","), Tenants: strings.Split(tenants, ",")})
 			}
-			var out struct {
-				Requests []json.RawMessage `json:"requests"`
-			}
-			if err := newAPIClient(cfg).do(cmd.Context(), "POST", "/v1/tenant-access-requests", body, &out); err != nil {
+			var got []client.AccessRequest
+			err := newAPIClient(cfg).run(func(gh *client.Client) (err error) {
+				got, err = gh.RequestTenantAccess(cmd.Context(), body)
+				return err
+			})
+			if err != nil {
 				return err
 			}
-			return show(cmd, requesterView, out.Requests)
+			return show(cmd, requesterView, got)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "request name: letters and digits only")
