@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,8 +64,8 @@ type Tracing struct {
 // SDK reports it through otel's error handler. Errors: a malformed
 // endpoint, or an exporter the SDK cannot build.
 func New(ctx context.Context, cfg Config) (*Tracing, error) {
-	if _, _, err := net.SplitHostPort(cfg.Endpoint); err != nil {
-		return nil, fmt.Errorf("the OTLP endpoint %q is not HOST:PORT: %w", cfg.Endpoint, err)
+	if err := CheckEndpoint(cfg.Endpoint); err != nil {
+		return nil, err
 	}
 	opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(cfg.Endpoint)}
 	if cfg.Insecure {
@@ -92,6 +93,22 @@ func New(ctx context.Context, cfg Config) (*Tracing, error) {
 	}
 	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter, batch...), sdktrace.WithResource(res))
 	return &Tracing{provider: provider, engine: newEngineTracer(provider.Tracer(InstrumentationName), cfg.Mask)}, nil
+}
+
+// CheckEndpoint reports whether endpoint is a collector's HOST:PORT (no
+// scheme, no path, a port from 1 to 65535); the error quotes it.
+func CheckEndpoint(endpoint string) error {
+	host, port, err := net.SplitHostPort(endpoint)
+	if err == nil && host == "" {
+		err = errors.New("missing host")
+	}
+	if n, perr := strconv.Atoi(port); err == nil && (perr != nil || n < 1 || n > 65535) {
+		err = fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	if err != nil {
+		return fmt.Errorf("the OTLP endpoint %q is not HOST:PORT: %w", endpoint, err)
+	}
+	return nil
 }
 
 // Provider returns the TracerProvider, for the HTTP API's spans.

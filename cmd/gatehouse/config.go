@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
+	"github.com/gatehouse/gatehouse/adapters/tracing"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/pflag"
 )
@@ -224,8 +225,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--default-decision %q is no entry point of the Data API: %w", c.DefaultDecision, err))
 	}
 	if c.OTelEndpoint != "" {
-		if _, _, err := net.SplitHostPort(c.OTelEndpoint); err != nil {
-			errs = append(errs, fmt.Errorf("--otel-endpoint %q must be HOST:PORT: %w", c.OTelEndpoint, err))
+		if err := tracing.CheckEndpoint(c.OTelEndpoint); err != nil {
+			errs = append(errs, fmt.Errorf("--otel-endpoint: %w", err))
 		}
 	} else if c.OTelInsecure {
 		errs = append(errs, errors.New("--otel-insecure needs --otel-endpoint"))

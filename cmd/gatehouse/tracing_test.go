@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -257,5 +258,78 @@ func TestNoTracesWithoutAnEndpoint(t *testing.T) {
 		assert.NotEmpty(t, exporterGoroutines(t))
 		assert.Contains(t, traced.log.String(), "sending traces")
 		traced.stop()
+	})
+}
+
+// End to end: a `gatehouse serve --otel-endpoint --otel-insecure` process
+// sends the spans of a caller's decision and of a write while it serves
+// (batched every 100ms here, OTEL_BSP_SCHEDULE_DELAY), and the rest when
+// it shuts down.
+func TestServeSendsTraces(t *testing.T) {
+	bin := buildGatehouse(t)
+	receiver := otlptest.Start(t)
+	secret := writeFile(t, "jwt", "tracing-e2e-jwt-secret-0123456789abcdef")
+	token := strings.TrimSpace(runBinary(t, bin, "token", "--sub", "ops", "--jwt-hs256-secret-file", secret))
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+	srv := startServer(t, "traced", bin, "--data-dir", seededDir(t), "--jwt-hs256-secret-file", secret,
+		"--system-admins", "ops", "--otel-endpoint", receiver.Addr(), "--otel-insecure")
+
+	const callerTrace, callerSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+	require.Equal(t, http.StatusOK, send(t, http.MethodPost, srv.url+"/v1/decisions",
+		`{"subject": "nina", "action": "manage", "resource": {"account": "northwind"}}`,
+		map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01"}))
+	decision := otlptest.WaitFor(t, receiver, "the decision's spans, from a running server", func(spans []otlptest.Span) (map[string]otlptest.Span, bool) {
+		return otlptest.Trace(spans, callerTrace, decisionRoute, engine.SpanDecide, engine.SpanSnapshot, engine.SpanEval)
+	})
+	assert.Equal(t, callerSpan, decision[decisionRoute].ParentSpanID)
+	assert.Equal(t, decision[decisionRoute].SpanID, decision[engine.SpanDecide].ParentSpanID)
+	assert.Equal(t, decision[engine.SpanDecide].SpanID, decision[engine.SpanEval].ParentSpanID)
+	assert.Equal(t, "gatehouse", decision[decisionRoute].Service)
+	assert.Equal(t, true, decision[engine.SpanDecide].Attributes[engine.AttrAllow])
+
+	require.Equal(t, http.StatusCreated, send(t, http.MethodPut, srv.url+"/v1/users/yann", `{"email": "yann@acme.example"}`,
+		map[string]string{"Authorization": "Bearer " + token}))
+	// SIGTERM: the server drains, then sends its last spans (the cleanup
+	// checks it exits 0).
+	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGTERM))
+	write := otlptest.WaitFor(t, receiver, "the write's spans", func(spans []otlptest.Span) (map[string]otlptest.Span, bool) {
+		return rootOf(spans, putUserRoute, engine.SpanAdmission, engine.SpanCommit)
+	})
+	assert.Equal(t, write[putUserRoute].SpanID, write[engine.SpanCommit].ParentSpanID)
+	assertNoSecret(t, receiver.Spans(), token, "yann@acme.example")
+	assert.Contains(t, srv.logs(), "sending traces")
+}
+
+func TestOTelFlags(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{name: "no tracing", change: func(*Config) {}},
+		{name: "a collector", change: func(c *Config) { c.OTelEndpoint = "otel-collector.observability:4317" }},
+		{name: "a plaintext collector", change: func(c *Config) { c.OTelEndpoint, c.OTelInsecure = "127.0.0.1:4317", true }},
+		{name: "a URL", change: func(c *Config) { c.OTelEndpoint = "http://collector:4317" }, want: `--otel-endpoint: the OTLP endpoint "http://collector:4317" is not HOST:PORT`},
+		{name: "no port", change: func(c *Config) { c.OTelEndpoint = "collector" }, want: "--otel-endpoint"},
+		{name: "a path", change: func(c *Config) { c.OTelEndpoint = "collector:4318/v1/traces" }, want: "not a number from 1 to 65535"},
+		{name: "no host", change: func(c *Config) { c.OTelEndpoint = ":4317" }, want: "missing host"},
+		{name: "insecure alone", change: func(c *Config) { c.OTelInsecure = true }, want: "--otel-insecure needs --otel-endpoint"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tc.change(cfg)
+			err := cfg.Validate()
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	t.Run("read from GATEHOUSE_OTEL_ENDPOINT", func(t *testing.T) {
+		t.Setenv("GATEHOUSE_OTEL_ENDPOINT", "collector")
+		_, err := runGatehouse(t, "serve")
+		require.ErrorContains(t, err, `--otel-endpoint: the OTLP endpoint "collector" is not HOST:PORT`)
 	})
 }
