@@ -78,7 +78,9 @@ func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
 			}
 		}
 		now := e.now()
-		change, err := decide(ctx, e.policy.Load(), now)
+		dctx, sp := e.startSpan(ctx, SpanAdmission)
+		change, err := decide(dctx, e.policy.Load(), now)
+		sp.finish(err)
 		if err != nil {
 			return err
 		}
@@ -94,7 +96,9 @@ func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
 				Answer: answer, CreatedAt: now, Retention: e.idempotencyRetention,
 			}
 		}
-		err = e.commit(ctx, change)
+		cctx, sp := e.startSpan(ctx, SpanCommit)
+		err = e.commit(cctx, change)
+		sp.finish(err)
 		if err == nil {
 			if idem != nil {
 				idem.answer = answer

@@ -85,7 +85,9 @@ type DecisionGrant struct {
 // reasons say why (R7, R45).
 func (e *Engine) Decide(ctx context.Context, req DecisionRequest) Decision {
 	p := e.policy.Load()
+	ctx, sp := e.startDecision(ctx, &req)
 	d, _ := e.decideWith(ctx, p, req, nil)
+	sp.finishDecision(&d)
 	if d.Error == "policy_error" {
 		e.log.Error("decision policy failed", "revision", p.Revision, "reasons", d.Reasons)
 	}
@@ -206,7 +208,9 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	snap, err := e.store.Snapshot(ctx, req.Subject, req.Resource.Account)
+	sctx, sp := e.startSpan(ctx, SpanSnapshot)
+	snap, err := e.store.Snapshot(sctx, req.Subject, req.Resource.Account)
+	sp.finish(err)
 	if err != nil {
 		d.failClosed(ctx, err, "could not read the store")
 		return nil
@@ -250,7 +254,9 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 	if tracer != nil {
 		opts = append(opts, rego.EvalQueryTracer(tracer))
 	}
-	rs, err := p.decision.Eval(ctx, opts...)
+	ectx, sp := e.startSpan(ctx, SpanEval)
+	rs, err := p.decision.Eval(ectx, opts...)
+	sp.finish(err)
 	if err != nil {
 		d.failClosed(ctx, err, "the policy failed")
 		return input

@@ -22,6 +22,7 @@ type Engine struct {
 	commands  time.Duration // bound of one command; 0: none
 	ready     time.Duration // bound of Ready
 	observers []DecisionObserver
+	tracer    Tracer // nil: nothing is traced
 	cache     *decisionCache
 	log       *slog.Logger
 	reload    reloadState

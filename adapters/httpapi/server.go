@@ -31,6 +31,8 @@ type Server struct {
 
 	// decisionAuth authenticates the decision endpoints' callers (callers.go).
 	decisionAuth DecisionAuth
+	// tracing starts a span per request (tracing.go); nil: none.
+	tracing *requestTracing
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -93,6 +95,9 @@ func (s *Server) routes() *gin.Engine {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	if s.tracing != nil {
+		r.Use(s.traceRequests)
+	}
 	r.Use(s.countRequests, s.recoverPanics)
 	r.NoRoute(s.noRoute)
 	r.NoMethod(s.noMethod)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
+	"github.com/gatehouse/gatehouse/adapters/tracing"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/pflag"
 )
@@ -54,6 +55,10 @@ type Config struct {
 	// DefaultDecision is the Data API entry point POST / answers (OPA's
 	// default decision, its --set=default_decision).
 	DefaultDecision string
+	// OTelEndpoint is the OTLP/gRPC collector traces go to (HOST:PORT);
+	// empty: no tracing. OTelInsecure sends them in plaintext.
+	OTelEndpoint string
+	OTelInsecure bool
 
 	ExpirySweep     time.Duration
 	DecisionCache   int
@@ -133,6 +138,8 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.DecisionLogMask, "decision-log-mask", c.DecisionLogMask, "decision log fields to mask (e.g. subject,context,resource.account): each value is hidden everywhere in the line, reasons included")
 	fs.StringVar(&c.DefaultDecision, "default-decision", c.DefaultDecision,
 		"Data API entry point that POST / answers, OPA's default decision (gatehouse/decision/result, a document below it, or gatehouse/decision/allow)")
+	fs.StringVar(&c.OTelEndpoint, "otel-endpoint", c.OTelEndpoint, "OpenTelemetry collector (HOST:PORT, OTLP/gRPC) to send traces to, as service gatehouse; empty: no tracing")
+	fs.BoolVar(&c.OTelInsecure, "otel-insecure", c.OTelInsecure, "send traces to --otel-endpoint in plaintext (a collector on loopback); otherwise over TLS")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 	c.HTTP.bindFlags(fs)
@@ -216,6 +223,13 @@ func (c *Config) Validate() error {
 	}
 	if _, err := engine.ParseDataPath(c.DefaultDecision); err != nil {
 		errs = append(errs, fmt.Errorf("--default-decision %q is no entry point of the Data API: %w", c.DefaultDecision, err))
+	}
+	if c.OTelEndpoint != "" {
+		if err := tracing.CheckEndpoint(c.OTelEndpoint); err != nil {
+			errs = append(errs, fmt.Errorf("--otel-endpoint: %w", err))
+		}
+	} else if c.OTelInsecure {
+		errs = append(errs, errors.New("--otel-insecure needs --otel-endpoint"))
 	}
 	if c.DecisionTimeout <= 0 {
 		errs = append(errs, errors.New("--decision-timeout must be positive"))

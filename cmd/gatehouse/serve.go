@@ -115,6 +115,15 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		engOpts = append(engOpts, engine.WithObserver(dlog))
 	}
 
+	tel, stopTracing, err := startTracing(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // runs after the server has drained: the last spans are sent
+	if tel != nil {
+		engOpts = append(engOpts, engine.WithTracer(tel.Engine()))
+	}
+
 	policy, err := loadPolicy(ctx, cfg)
 	if err != nil {
 		return err
@@ -149,6 +158,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	opts := []httpapi.Option{httpapi.WithRegistry(reg), httpapi.WithLogger(log)}
 	if defaultDecision, err := engine.ParseDataPath(cfg.DefaultDecision); err == nil { // checked by Validate
 		opts = append(opts, httpapi.WithDefaultDecision(defaultDecision))
+	}
+	if tel != nil {
+		opts = append(opts, httpapi.WithTracing(tel.Provider(), tel.Propagator()))
 	}
 	if verifier != nil {
 		opts = append(opts, httpapi.WithVerifier(verifier))
