@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -52,21 +53,29 @@ func (s *Server) putMember(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
-	// SetMember does not say whether it added or changed the member: a
-	// read first tells, for the status code only.
+	s.writeMember(c, account, user, func(ctx context.Context) (engine.Membership, error) {
+		return s.eng.SetMember(ctx, actor(c), m)
+	})
+}
+
+// writeMember answers a PUT or PATCH of user's membership of account, made
+// by write: 201 when the user was no member, else 200. The engine's
+// commands do not say which, so a read first tells, for the status only.
+func (s *Server) writeMember(c *gin.Context, account, user string, write func(context.Context) (engine.Membership, error)) {
 	ctx := c.Request.Context()
 	_, getErr := s.eng.GetMember(ctx, actor(c), account, user)
 	if errors.Is(getErr, engine.ErrUnavailable) {
 		s.renderError(c, getErr) // the write would wait on the same store again (R45)
 		return
 	}
-	answerAs(c, answerWith(putStatus(errors.Is(getErr, engine.ErrNotFound)), func(m engine.Membership) any { return newMemberResponse(m) }))
-	m, err = s.eng.SetMember(ctx, actor(c), m)
+	added := errors.Is(getErr, engine.ErrNotFound)
+	answerAs(c, answerWith(putStatus(added), func(m engine.Membership) any { return newMemberResponse(m) }))
+	m, err := write(ctx)
 	if err != nil {
 		s.renderError(c, err)
 		return
 	}
-	s.renderPut(c, errors.Is(getErr, engine.ErrNotFound), newMemberResponse(m))
+	s.renderPut(c, added, newMemberResponse(m))
 }
 
 // getMember answers GET /v1/accounts/{id}/members/{user}.
@@ -120,21 +129,9 @@ func (s *Server) patchMember(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
-	// UpdateMember does not say whether it added or changed the member: a
-	// read first tells, for the status code only.
-	ctx := c.Request.Context()
-	_, getErr := s.eng.GetMember(ctx, actor(c), account, user)
-	if errors.Is(getErr, engine.ErrUnavailable) {
-		s.renderError(c, getErr) // the write would wait on the same store again (R45)
-		return
-	}
-	answerAs(c, answerWith(putStatus(errors.Is(getErr, engine.ErrNotFound)), func(m engine.Membership) any { return newMemberResponse(m) }))
-	m, err := s.eng.UpdateMember(ctx, actor(c), account, user, patch)
-	if err != nil {
-		s.renderError(c, err)
-		return
-	}
-	s.renderPut(c, errors.Is(getErr, engine.ErrNotFound), newMemberResponse(m))
+	s.writeMember(c, account, user, func(ctx context.Context) (engine.Membership, error) {
+		return s.eng.UpdateMember(ctx, actor(c), account, user, patch)
+	})
 }
 
 // patchField is one field of a JSON merge patch: Set when the field is
