@@ -89,8 +89,9 @@ func (e *Engine) replay(ctx context.Context, i *Idempotency, home, actor string)
 	case err != nil:
 		return false, err
 	case rec.Fingerprint != i.Fingerprint:
-		return true, fmt.Errorf("%w: the key was used at %s for another request (another method, path or body); use a new key for a new request",
-			ErrKeyReused, rec.CreatedAt.UTC().Format(time.RFC3339))
+		return true, &Error{Kind: ErrKeyReused, Message: fmt.Sprintf(
+			"the key was used at %s by this caller for another request on this account (another method, path or body); use a new key for a new request",
+			rec.CreatedAt.UTC().Format(time.RFC3339))}
 	}
 	i.answer, i.replayed = rec.Answer, true
 	return true, nil
