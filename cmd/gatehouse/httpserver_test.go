@@ -2,11 +2,15 @@ package main
 
 import (
 	"errors"
+	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/adapters/embedded"
 )
 
 // The HTTP bounds are checked before serving; each error names its flag
@@ -111,4 +115,21 @@ func TestHTTPFlagsReadTheEnvironment(t *testing.T) {
 	_, err := runGatehouse(t, "serve")
 	require.ErrorContains(t, err, "--http-write-timeout (45s) must exceed --http-read-timeout (1m0s)",
 		"serve refuses bounds from the environment that do not fit")
+}
+
+// A serve that cannot listen (its address is taken) exits with the error
+// and leaves no new, empty store behind: offline commands would read one
+// as real and deny every subject as unknown (issue 9).
+func TestServeThatCannotListenCreatesNoStore(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+
+	_, err = runGatehouse(t, "serve", "--addr", taken.Addr().String(), "--data-dir", dir)
+	require.ErrorContains(t, err, "address already in use")
+	assert.NoFileExists(t, filepath.Join(dir, embedded.FileName))
+
+	_, err = runGatehouse(t, "decide", "--data-dir", dir, "--subject", "alice", "--action", "manage", "--account", "acme")
+	require.ErrorContains(t, err, "holds no gatehouse store", "decide still refuses, and never answers from an empty store")
 }

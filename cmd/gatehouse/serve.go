@@ -128,6 +128,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Listen before the store is opened: a server that cannot serve (its
+	// address is taken) must not leave a new, empty store behind, which
+	// offline commands would then read as real (every subject unknown).
+	ln, err := listen(cfg.HTTP, cfg.Addr, log)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // a Unix socket's file is removed, even on an early return
 	raw, created, err := openStore(cfg)
 	if err != nil {
 		return err
@@ -180,11 +188,6 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	srv := newHTTPServer(cfg.HTTP, httpapi.New(eng, opts...), reg, log)
-	ln, err := listen(cfg.HTTP, cfg.Addr, log)
-	if err != nil {
-		return err
-	}
-	defer ln.Close() // a Unix socket's file is removed, even on an early return
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
