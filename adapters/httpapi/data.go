@@ -46,17 +46,11 @@ func (s *Server) queryData(c *gin.Context) {
 		s.renderDataError(c, err)
 		return
 	}
-	input, err := decodeInput(raw)
+	req, err := question(c, raw)
 	if err != nil {
 		s.renderDataError(c, err)
 		return
 	}
-	req, err := engine.ParseDecisionInput(input)
-	if err != nil {
-		s.renderDataError(c, err)
-		return
-	}
-	req.Caller = caller(c)
 	res, err := s.eng.Query(c.Request.Context(), path, req)
 	if err != nil {
 		s.renderDataError(c, err)
@@ -221,4 +215,20 @@ func (s *Server) renderDataError(c *gin.Context, err error) {
 			"method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
 	}
 	c.AbortWithStatusJSON(status, opaError{Code: code, Message: body.Message})
+}
+
+// question reads the decision question of an OPA-shaped request from its
+// raw input (engine.ParseDecisionInput: fields gatehouse fills from the
+// store are refused), asked by the authenticated caller, if any.
+func question(c *gin.Context, raw []byte) (engine.DecisionRequest, error) {
+	input, err := decodeInput(raw)
+	if err != nil {
+		return engine.DecisionRequest{}, err
+	}
+	req, err := engine.ParseDecisionInput(input)
+	if err != nil {
+		return engine.DecisionRequest{}, err
+	}
+	req.Caller = caller(c)
+	return req, nil
 }

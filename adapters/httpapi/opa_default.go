@@ -40,17 +40,11 @@ func (s *Server) queryDefault(c *gin.Context) {
 		s.renderDataError(c, err)
 		return
 	}
-	input, err := decodeInput(raw)
+	req, err := question(c, raw)
 	if err != nil {
 		s.renderDataError(c, err)
 		return
 	}
-	req, err := engine.ParseDecisionInput(input)
-	if err != nil {
-		s.renderDataError(c, err)
-		return
-	}
-	req.Caller = caller(c)
 	res, err := s.eng.Query(c.Request.Context(), s.defaultDecision, req)
 	if err != nil {
 		s.renderDataError(c, err)
