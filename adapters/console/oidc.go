@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,10 +169,12 @@ func NewOIDCLogin(ctx context.Context, cfg OIDCConfig) (*OIDCLogin, error) {
 		return nil, fmt.Errorf("the cookie key: %w", err)
 	}
 
-	provider, err := discover(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.IssuerURL)
+	provider, authStyle, err := discover(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.IssuerURL)
 	if err != nil {
 		return nil, err
 	}
+	endpoint := provider.Endpoint()
+	endpoint.AuthStyle = authStyle
 	verifier := provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.Now})
 	path := redirect.EscapedPath()
 	if path == "" {
@@ -182,7 +185,7 @@ func NewOIDCLogin(ctx context.Context, cfg OIDCConfig) (*OIDCLogin, error) {
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			RedirectURL:  cfg.RedirectURL,
-			Endpoint:     provider.Endpoint(),
+			Endpoint:     endpoint,
 			Scopes:       scopes,
 		},
 		verifier:     verifier,
@@ -199,23 +202,24 @@ func NewOIDCLogin(ctx context.Context, cfg OIDCConfig) (*OIDCLogin, error) {
 
 // discover reads the provider's discovery document (go-oidc checks that
 // its issuer is exactly issuer) and checks the endpoints it names.
-func discover(ctx context.Context, issuer string) (*oidc.Provider, error) {
+func discover(ctx context.Context, issuer string) (*oidc.Provider, oauth2.AuthStyle, error) {
 	where := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	provider, err := oidc.NewProvider(ctx, issuer)
 	var mismatch *oidc.IssuerMismatchError
 	switch {
 	case errors.As(err, &mismatch):
-		return nil, fmt.Errorf("the OpenID configuration at %s names the issuer %q, not %q: the issuer must be exactly the iss its tokens carry", where, mismatch.Discovered, mismatch.Provided)
+		return nil, 0, fmt.Errorf("the OpenID configuration at %s names the issuer %q, not %q: the issuer must be exactly the iss its tokens carry", where, mismatch.Discovered, mismatch.Provided)
 	case err != nil:
-		return nil, fmt.Errorf("OpenID Connect discovery at %s failed: %s", where, providerProblem(err))
+		return nil, 0, fmt.Errorf("OpenID Connect discovery at %s failed: %s", where, providerProblem(err))
 	}
 	var doc struct {
-		AuthURL  string `json:"authorization_endpoint"`
-		TokenURL string `json:"token_endpoint"`
-		JWKSURL  string `json:"jwks_uri"`
+		AuthURL     string   `json:"authorization_endpoint"`
+		TokenURL    string   `json:"token_endpoint"`
+		JWKSURL     string   `json:"jwks_uri"`
+		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	}
 	if err := provider.Claims(&doc); err != nil {
-		return nil, fmt.Errorf("the OpenID configuration at %s is not a JSON object", where)
+		return nil, 0, fmt.Errorf("the OpenID configuration at %s is not a JSON object", where)
 	}
 	var errs []error
 	for _, e := range []struct{ name, value string }{
@@ -228,9 +232,21 @@ func discover(ctx context.Context, issuer string) (*oidc.Provider, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return provider, nil
+	return provider, clientAuthStyle(doc.AuthMethods), nil
+}
+
+// clientAuthStyle is how the client authenticates at the token endpoint:
+// HTTP Basic (client_secret_basic, the default of OpenID Connect Discovery
+// 1.0, section 3) unless the provider offers only client_secret_post. It
+// is fixed once, so that a refused exchange is not tried again the other
+// way with the same code.
+func clientAuthStyle(methods []string) oauth2.AuthStyle {
+	if len(methods) == 0 || slices.Contains(methods, "client_secret_basic") || !slices.Contains(methods, "client_secret_post") {
+		return oauth2.AuthStyleInHeader
+	}
+	return oauth2.AuthStyleInParams
 }
 
 // flowState is what the flow cookie carries from Start to Finish.
