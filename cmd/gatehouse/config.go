@@ -49,6 +49,10 @@ type Config struct {
 	WebhookURLs       []string
 	WebhookSecretFile string
 
+	// ConsoleOIDC signs users in to the console with the identity provider
+	// of --jwt-issuer (issue 12); all empty: no such sign-in.
+	ConsoleOIDC ConsoleOIDCConfig
+
 	DecisionLog     []string
 	DecisionLogMask []string
 
@@ -146,6 +150,19 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	c.TLS.bindFlags(fs)
 	fs.StringVar(&c.DecisionAuth, "decision-auth", c.DecisionAuth,
 		"how callers of /v1/decisions and /v1/data authenticate: none, token (a bearer JWT checked as the admin API's; its sub is the caller) or client-cert (a client certificate signed by --tls-client-ca-file; its URI SAN or common name is the caller); the policy sees the caller as input.caller")
+	c.bindConsoleOIDCFlags(fs)
+}
+
+// bindConsoleOIDCFlags binds the console's sign-in with the identity
+// provider of --jwt-issuer (issue 12): its client registration there.
+func (c *Config) bindConsoleOIDCFlags(fs *pflag.FlagSet) {
+	o := &c.ConsoleOIDC
+	fs.StringVar(&o.ClientID, "console-oidc-client-id", o.ClientID,
+		"client id of the console at --jwt-issuer's identity provider: the console signs users in there (authorization code with PKCE) and calls the API with their ID token, whose aud is this id")
+	fs.StringVar(&o.ClientSecretFile, "console-oidc-client-secret-file", o.ClientSecretFile,
+		"file holding the console's client secret at the identity provider (at least 16 characters)")
+	fs.StringVar(&o.RedirectURL, "console-oidc-redirect-url", o.RedirectURL,
+		"public URL of the console's /console/callback (https, or http to localhost), registered as a redirect URI at the identity provider")
 }
 
 func (c *Config) bindJWTFlags(fs *pflag.FlagSet) {
@@ -203,6 +220,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.TLS.validate()...)
 	errs = append(errs, c.validateDecisionAuth()...)
 	errs = append(errs, c.validateJWTKeys()...)
+	errs = append(errs, c.validateConsoleOIDC()...)
 	if c.JWTLeeway < 0 || c.JWTLeeway > httpapi.MaxJWTLeeway {
 		errs = append(errs, fmt.Errorf("--jwt-leeway must be between 0s and %s (it is %s)", httpapi.MaxJWTLeeway, c.JWTLeeway))
 	}
