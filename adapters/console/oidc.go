@@ -100,7 +100,7 @@ type OIDCLogin struct {
 	now          func() time.Time
 
 	mu   sync.Mutex
-	used map[string]time.Time // states already finished, until their flow would expire
+	used map[string]time.Time // states of successful sign-ins, until their flow would expire
 }
 
 var _ LoginFlow = (*OIDCLogin)(nil)
@@ -330,8 +330,8 @@ func (l *OIDCLogin) finish(r *http.Request) (Identity, error) {
 	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
 		return Identity{}, errors.New("the state in the callback is not the one this browser's sign-in sent: start the sign-in again")
 	}
-	if !l.markUsed(f) {
-		return Identity{}, errors.New("this sign-in was already finished: a callback is accepted once")
+	if l.finished(f.State) {
+		return Identity{}, errAlreadyFinished
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -361,6 +361,9 @@ func (l *OIDCLogin) finish(r *http.Request) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
+	if !l.markFinished(f) {
+		return Identity{}, errAlreadyFinished
+	}
 	return Identity{Subject: subject, Token: raw, Expiry: idt.Expiry}, nil
 }
 
@@ -386,9 +389,22 @@ func (l *OIDCLogin) readFlow(r *http.Request) (flowState, error) {
 	return f, nil
 }
 
-// markUsed records f's state as finished until f would expire; it reports
-// false when it already was (a replayed callback).
-func (l *OIDCLogin) markUsed(f flowState) bool {
+// errAlreadyFinished refuses a replayed callback.
+var errAlreadyFinished = errors.New("this sign-in was already finished: a callback is accepted once")
+
+// finished reports whether a sign-in with this state succeeded before.
+func (l *OIDCLogin) finished(state string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, seen := l.used[state]
+	return seen
+}
+
+// markFinished records f's state as finished until f would expire, and
+// forgets the states past theirs; it reports false when the state already
+// was (two callbacks raced). Only sign-ins the provider completed are
+// recorded, so the record grows no faster than real sign-ins.
+func (l *OIDCLogin) markFinished(f flowState) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -479,13 +495,16 @@ func providerProblem(err error) string {
 		}
 		return "it cannot be reached"
 	}
-	msg := err.Error()
-	if i := strings.Index(msg, ": "); i > 0 && strings.Contains(msg[:i], " ") && len(msg[:i]) < 40 {
-		// go-oidc's "<status>: <body>": keep the status only.
-		return "it answered " + msg[:i]
+	if status := httpStatus.FindString(err.Error()); status != "" {
+		// go-oidc's "<status>: <body>": the status only.
+		return "it answered " + status
 	}
 	return "its answer is unusable"
 }
+
+// httpStatus matches the HTTP status that starts go-oidc's error for an
+// answer other than 200 OK.
+var httpStatus = regexp.MustCompile(`^[1-5][0-9][0-9]( [A-Za-z' -]{0,40})?`)
 
 // newProviderClient returns the client of requests to the provider:
 // bounded in time, following at most two redirects, each to a URL

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -412,14 +413,12 @@ func TestOIDCRefusesAlteredOrExpiredFlowCookie(t *testing.T) {
 		b := c.browser(t)
 		back := c.startSignIn(t, b)
 		flow := c.flowCookie(b)
-		raw := []byte(flow.Value)
-		raw[len(raw)/2] ^= 1
-		if raw[len(raw)/2] == '-' || raw[len(raw)/2] == '_' || raw[len(raw)/2] < '0' {
-			raw[len(raw)/2] = 'A'
-		}
+		sealed, err := base64.RawURLEncoding.DecodeString(flow.Value)
+		require.NoError(t, err)
+		sealed[len(sealed)/2] ^= 1
 		req := httptest.NewRequest(http.MethodGet, back.String(), nil)
-		req.AddCookie(&http.Cookie{Name: OIDCFlowCookie, Value: string(raw)})
-		_, err := c.login.Finish(httptest.NewRecorder(), req)
+		req.AddCookie(&http.Cookie{Name: OIDCFlowCookie, Value: base64.RawURLEncoding.EncodeToString(sealed)})
+		_, err = c.login.Finish(httptest.NewRecorder(), req)
 		require.ErrorIs(t, err, ErrSignInRefused)
 		assert.Contains(t, err.Error(), "the sign-in cookie was altered")
 
@@ -526,4 +525,30 @@ func TestOIDCConfigErrors(t *testing.T) {
 			assert.False(t, errors.Is(err, ErrSignInRefused))
 		})
 	}
+}
+
+// An endpoint of the discovery document that is plain http to another host
+// than loopback, or missing, is refused when the login is made.
+func TestOIDCDiscoveryEndpointsMustBeHTTPS(t *testing.T) {
+	var issuer string
+	doc := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]string{"issuer": issuer}
+		for k, v := range doc {
+			out[k] = v
+		}
+		idpWriteJSON(w, http.StatusOK, out)
+	}))
+	t.Cleanup(srv.Close)
+	issuer = srv.URL
+	doc["authorization_endpoint"] = "http://idp.example.com/authorize"
+	doc["token_endpoint"] = issuer + "/token"
+	cfg := OIDCConfig{
+		IssuerURL: issuer, ClientID: "console", ClientSecret: "a-secret-of-the-console",
+		RedirectURL: "https://gatehouse.example.com/console/callback", CookieKey: make([]byte, OIDCCookieKeySize),
+	}
+	_, err := NewOIDCLogin(context.Background(), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the authorization_endpoint of the OpenID configuration at "+issuer+"/.well-known/openid-configuration: it must be https")
+	assert.Contains(t, err.Error(), "has no jwks_uri")
 }
