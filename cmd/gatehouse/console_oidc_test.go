@@ -3,15 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/adapters/console"
+	"github.com/gatehouse/gatehouse/adapters/httpapi/idptest"
 )
 
 // Issue 12, item 2: the console's sign-in with the identity provider of
@@ -148,4 +153,35 @@ func TestConsoleOIDCLoginFlow(t *testing.T) {
 	assert.Nil(t, flow)
 	assert.Contains(t, err.Error(), "the console's sign-in at --jwt-issuer's identity provider: OpenID Connect discovery at "+issuer+"/.well-known/openid-configuration failed: it cannot be reached")
 	assert.NotContains(t, err.Error(), "a-console-client-secret")
+}
+
+// The token the console calls the API with is the provider's ID token: a
+// server configured as Validate lets it be (--jwt-issuer the provider,
+// --jwt-audience the client id, --jwt-subject-claim email) accepts one,
+// nonce, azp and at_hash included, and reads the same user from it as the
+// console does.
+func TestAPIAcceptsTheConsoleIDToken(t *testing.T) {
+	key := idptest.NewRSAKey(t, "idp-2026-11")
+	idp := idptest.Start(t, key)
+	cfg := DefaultConfig()
+	cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTSubjectClaim = idp.URL, "gatehouse-console", "email"
+	cfg.ConsoleOIDC = ConsoleOIDCConfig{
+		ClientID: "gatehouse-console", ClientSecretFile: "/run/secrets/console-oidc",
+		RedirectURL: "http://localhost:8280/console/callback",
+	}
+	require.NoError(t, cfg.Validate())
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	v, err := newVerifier(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+
+	now := time.Now()
+	idToken := key.Sign(t, jwt.MapClaims{
+		"iss": idp.URL, "aud": "gatehouse-console", "azp": "gatehouse-console", "sub": "248289761001",
+		"email": "bob@example.com", "email_verified": true, "nonce": "n-0S6_WzA2Mj", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ",
+		"iat": now.Unix(), "auth_time": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	})
+	subject, err := v.Verify(idToken)
+	require.NoError(t, err)
+	assert.Equal(t, "bob@example.com", subject)
 }
