@@ -117,6 +117,8 @@ func NewOIDCLogin(ctx context.Context, cfg OIDCConfig) (*OIDCLogin, error) {
 	var errs []error
 	if err := checkProviderURL(cfg.IssuerURL); err != nil {
 		errs = append(errs, fmt.Errorf("the issuer URL: %w", err))
+	} else if u, _ := url.Parse(cfg.IssuerURL); u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		errs = append(errs, errors.New("the issuer URL must have no user info, query or fragment (OpenID Connect Discovery)"))
 	}
 	redirect, err := url.Parse(cfg.RedirectURL)
 	if err != nil {

@@ -509,6 +509,7 @@ func TestOIDCConfigErrors(t *testing.T) {
 		want string
 	}{
 		{name: "http issuer", edit: func(c *OIDCConfig) { c.IssuerURL = "http://idp.example.com" }, want: "the issuer URL: it must be https: plain http is allowed only to a loopback host"},
+		{name: "issuer with a query", edit: func(c *OIDCConfig) { c.IssuerURL = "https://idp.example.com?tenant=acme" }, want: "the issuer URL must have no user info, query or fragment"},
 		{name: "relative issuer", edit: func(c *OIDCConfig) { c.IssuerURL = "idp.example.com" }, want: "the issuer URL: it must be an absolute https URL"},
 		{name: "http redirect", edit: func(c *OIDCConfig) { c.RedirectURL = "http://gatehouse.example.com/console/callback" }, want: "the redirect URL: it must be https"},
 		{name: "no client id", edit: func(c *OIDCConfig) { c.ClientID = "" }, want: "the client id is empty"},
