@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,6 +40,9 @@ const (
 	// DefaultOIDCFetchTimeout bounds one request to the identity provider
 	// (discovery, key set, code exchange) when no HTTPClient is given.
 	DefaultOIDCFetchTimeout = 10 * time.Second
+	// MaxOIDCAnswerBytes is the most read of one answer of the identity
+	// provider by the default HTTPClient.
+	MaxOIDCAnswerBytes = 1 << 20
 	// OIDCCookieKeySize is the length in bytes of OIDCConfig.CookieKey
 	// (an AES-256-GCM key).
 	OIDCCookieKeySize = 32
@@ -77,8 +81,8 @@ type OIDCConfig struct {
 	// random bytes, the same on every replica behind one callback URL.
 	CookieKey []byte
 	// HTTPClient makes the requests to the provider (default: one with a
-	// DefaultOIDCFetchTimeout timeout that follows redirects only to https
-	// or loopback URLs).
+	// DefaultOIDCFetchTimeout timeout, reading at most MaxOIDCAnswerBytes
+	// of an answer, that follows redirects only to https or loopback URLs).
 	HTTPClient *http.Client
 	// FlowTimeout is how long a sign-in may take (DefaultOIDCFlowTimeout).
 	FlowTimeout time.Duration
@@ -509,11 +513,12 @@ func providerProblem(err error) string {
 var httpStatus = regexp.MustCompile(`^[1-5][0-9][0-9]( [A-Za-z' -]{0,40})?`)
 
 // newProviderClient returns the client of requests to the provider:
-// bounded in time, following at most two redirects, each to a URL
-// checkURL accepts.
+// bounded in time, reading at most MaxOIDCAnswerBytes of an answer,
+// following at most two redirects, each to a URL checkURL accepts.
 func newProviderClient(timeout time.Duration) *http.Client {
 	return &http.Client{
-		Timeout: timeout,
+		Timeout:   timeout,
+		Transport: limitedTransport{base: http.DefaultTransport, max: MaxOIDCAnswerBytes},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) > 2 {
 				return errors.New("too many redirects")
@@ -524,6 +529,27 @@ func newProviderClient(timeout time.Duration) *http.Client {
 			return nil
 		},
 	}
+}
+
+// limitedTransport cuts every answer body after max bytes: a longer
+// discovery document, key set or token answer fails to parse.
+type limitedTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	res.Body = limitedBody{Reader: io.LimitReader(res.Body, t.max), Closer: res.Body}
+	return res, nil
+}
+
+type limitedBody struct {
+	io.Reader
+	io.Closer
 }
 
 // checkProviderURL parses raw and applies checkURL; the error never quotes

@@ -552,4 +552,9 @@ func TestOIDCDiscoveryEndpointsMustBeHTTPS(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the authorization_endpoint of the OpenID configuration at "+issuer+"/.well-known/openid-configuration: it must be https")
 	assert.Contains(t, err.Error(), "has no jwks_uri")
+
+	doc["padding"] = strings.Repeat("x", MaxOIDCAnswerBytes)
+	_, err = NewOIDCLogin(context.Background(), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "failed: its answer is unusable", "a document over 1 MiB is cut and does not parse")
 }
