@@ -26,6 +26,7 @@ func flagGroups() map[string]func(*Config, *pflag.FlagSet) {
 		"jwt-secret": (*Config).bindJWTSecretFlag,
 		"jwt-claims": (*Config).bindJWTClaimFlags,
 		"client":     (*Config).bindClientFlags,
+		"console":    (*Config).bindConsoleFlags,
 	}
 }
 
@@ -33,7 +34,7 @@ func flagGroups() map[string]func(*Config, *pflag.FlagSet) {
 // its RunE: the store flags where it opens the store, --policy-dir where it
 // loads a policy, the client flags where it calls a running gatehouse.
 var commandGroups = map[string][]string{
-	"gatehouse serve":            {"store", "policy-dir", "decision", "serve"},
+	"gatehouse serve":            {"store", "policy-dir", "decision", "serve", "console"},
 	"gatehouse decide":           {"store", "policy-dir", "decision", "client"}, // local, or --remote
 	"gatehouse seed":             {"store", "policy-dir"},
 	"gatehouse token":            {"jwt-secret", "jwt-claims"},
