@@ -31,15 +31,15 @@ type fieldRule struct {
 	re    *regexp.Regexp
 }
 
-// fieldRules are tried in order; the first that matches places the
-// message. A form shows the fields it has, so a rule naming a field the
-// form lacks leaves the message with the general ones.
+// fieldRules are tried in order, on the message in lower case; the first
+// that matches a field of the form places the message. A message no rule
+// places stays with the general ones.
 var fieldRules = []fieldRule{
 	{"reason_code", regexp.MustCompile(`\breason_code\b`)},
 	{"virtual_accounts", regexp.MustCompile(`^virtual_accounts|^va_roles|virtual account`)},
 	{"scope", regexp.MustCompile(`^scope\b|needs a scope`)},
 	{"role", regexp.MustCompile(`^roles?\b|account_admin`)},
-	{"privileges", regexp.MustCompile(`^privileges|\(R5\)|\(R6\)`)},
+	{"privileges", regexp.MustCompile(`^privileges|\(r5\)|\(r6\)`)},
 	{"contact", regexp.MustCompile(`^contact\b|contact`)},
 	{"expires_at", regexp.MustCompile(`^expires_at|expiry`)},
 	{"justification", regexp.MustCompile(`^justification|justification`)},
