@@ -64,6 +64,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02T15:04")
 	},
 	"join": strings.Join,
+	"inc":  func(i int) int { return i + 1 },
 	"sortedKeys": func(m map[string]string) []string {
 		keys := make([]string, 0, len(m))
 		for k := range m {

@@ -114,6 +114,7 @@ func TestTenantAdminCannotSeeNameOrUsers(t *testing.T) {
 	eb := newBrowser(t, 1280, 900)
 	eb.signIn(d, "elizabeth")
 	eb.open(d.url + "/console/tenants")
+	eb.do(chromedp.Click(chromedp.CSS("#tenant-request summary")))
 	require.EqualValues(t, http.StatusOK, eb.submit(
 		chromedp.SendKeys(chromedp.CSS("#tenant-name"), "SupportAccess"),
 		chromedp.SendKeys(chromedp.CSS("#tenant-message"), "Classics account managers"),
@@ -250,4 +251,48 @@ func TestNarrowScreen(t *testing.T) {
 	}
 	b.open(d.url + "/console/requests")
 	b.screenshot("pending-360")
+}
+
+// R41, R43: the audit trail of acme shows the approval to alice; carol,
+// who may not decide acme's requests, is refused plainly.
+func TestAuditTrail(t *testing.T) {
+	d := startDemo(t)
+	req := d.requestAccess(t, "carol", "acme", "audit me")
+	require.Equal(t, http.StatusOK, d.call(t, "alice", http.MethodPost, "/v1/access-requests/"+req.ID+"/approve",
+		map[string]any{"scope": "account", "role": "account_viewer", "message": "welcome"}, nil))
+	b := newBrowser(t, 1280, 900)
+	b.signIn(d, "alice")
+	require.EqualValues(t, http.StatusOK, b.open(d.url+"/console/accounts/acme/audit"))
+	audit := b.text("#audit")
+	assert.Contains(t, audit, "request.granted")
+	assert.Contains(t, audit, "alice")
+	b.screenshot("audit")
+
+	cb := newBrowser(t, 1280, 900)
+	cb.signIn(d, "carol")
+	assert.EqualValues(t, http.StatusForbidden, cb.open(d.url+"/console/accounts/acme/audit"))
+	assert.Contains(t, cb.text("#problem"), "may not read the audit trail of acme")
+}
+
+// The security team's page: the active revision and the last reload
+// error, for ops (a system administrator); refused to an account admin.
+func TestPolicyStatus(t *testing.T) {
+	d := startDemo(t)
+	var st struct {
+		Policy struct {
+			Revision string `json:"revision"`
+		} `json:"policy"`
+	}
+	require.Equal(t, http.StatusOK, d.call(t, "ops", http.MethodGet, "/v1/status", nil, &st))
+	b := newBrowser(t, 1280, 900)
+	b.signIn(d, "ops")
+	require.EqualValues(t, http.StatusOK, b.open(d.url+"/console/status"))
+	assert.Equal(t, st.Policy.Revision, b.text("#active-revision"))
+	assert.Equal(t, "none", b.text("#last-error"))
+	b.screenshot("status")
+
+	ab := newBrowser(t, 1280, 900)
+	ab.signIn(d, "alice")
+	assert.EqualValues(t, http.StatusForbidden, ab.open(d.url+"/console/status"))
+	assert.Contains(t, ab.text("#problem"), "may not read the policy status")
 }
