@@ -175,9 +175,14 @@ func (c *Console) routes() {
 	c.mux = m
 }
 
-// static serves the embedded assets; they change only with the binary.
+// static serves the embedded assets (files only, no listing); they change
+// only with the binary.
 func (c *Console) static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		c.staticSrv.ServeHTTP(w, r)
 	})

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -295,4 +297,69 @@ func TestPolicyStatus(t *testing.T) {
 	ab.signIn(d, "alice")
 	assert.EqualValues(t, http.StatusForbidden, ab.open(d.url+"/console/status"))
 	assert.Contains(t, ab.text("#problem"), "may not read the policy status")
+}
+
+// Keyboard only: from the top of a request's page, Tab reaches the skip
+// link first, then every control in order, each with a visible focus
+// ring; the denial is chosen, typed and sent with keys alone.
+func TestKeyboardOnly(t *testing.T) {
+	d := startDemo(t)
+	req := d.requestAccess(t, "carol", "acme", "keyboard")
+	b := newBrowser(t, 1280, 900)
+	b.signIn(d, "alice")
+	b.open(d.url + "/console/requests/" + req.ID)
+
+	focused := func() string {
+		return eval[string](b, `(document.activeElement.id || document.activeElement.className || document.activeElement.tagName)`)
+	}
+	b.do(chromedp.KeyEvent(kb.Tab))
+	assert.Equal(t, "skip", focused(), "the first Tab reaches the skip link")
+	assert.NotEqual(t, "none", eval[string](b, `getComputedStyle(document.activeElement).outlineStyle`), "focus is visible")
+
+	var order []string
+	for i := 0; i < 80 && focused() != "reason_code"; i++ {
+		b.do(chromedp.KeyEvent(kb.Tab))
+		order = append(order, focused())
+	}
+	require.Equal(t, "reason_code", focused(), "Tab order: %v", order)
+	for _, id := range []string{"scope-account", "role", "contact", "approve-expiry", "approve-message", "approve-submit"} {
+		assert.Contains(t, order, id, "reachable with Tab")
+	}
+	b.do(chromedp.KeyEvent("o")) // type-ahead: "other"
+	assert.Equal(t, "other", eval[string](b, `document.querySelector("#reason_code").value`))
+	b.do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent("we do not know you"), chromedp.KeyEvent(kb.Tab))
+	assert.Equal(t, "deny-submit", focused())
+	require.EqualValues(t, http.StatusOK, b.submit(chromedp.KeyEvent(kb.Enter)))
+	assert.Equal(t, "denied", b.text("#request-status"))
+	got := d.getRequest(t, "carol", req.ID)
+	assert.Equal(t, "other", got.ReasonCode)
+	assert.Equal(t, "we do not know you", got.Message)
+}
+
+// Every field of every page has a label, and the pages' load times on
+// the demo data are measured (logged as figures, never asserted).
+func TestLabelsAndLoadTimes(t *testing.T) {
+	d := startDemo(t)
+	req := d.requestAccess(t, "carol", "acme", "labels")
+	b := newBrowser(t, 1280, 900)
+	b.signIn(d, "alice")
+	for _, page := range []string{"/console/requests", "/console/requests/" + req.ID, "/console/accounts/acme",
+		"/console/accounts/acme/members", "/console/accounts/acme/audit", "/console/tenants", "/console/mine"} {
+		b.open(d.url + page)
+		unlabelled := eval[[]string](b, `Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+			.filter(e => e.labels.length === 0).map(e => e.name || e.id)`)
+		assert.Empty(t, unlabelled, "%s: fields without a label", page)
+		// Navigation Timing of the page, navigated to again (its script and
+		// style come from the cache, as when a user goes from page to page).
+		var total, server []float64
+		for range 5 {
+			b.do(chromedp.Navigate(d.url + page))
+			timing := eval[map[string]float64](b, `(() => { const n = performance.getEntriesByType("navigation")[0];
+				return {server: n.responseStart - n.requestStart, total: n.loadEventEnd - n.startTime}; })()`)
+			server, total = append(server, timing["server"]), append(total, timing["total"])
+		}
+		slices.Sort(server)
+		slices.Sort(total)
+		t.Logf("figure: %s: median of 5 loads: server %.1f ms, whole page %.1f ms", page, server[2], total[2])
+	}
 }
