@@ -367,3 +367,44 @@ func TestFormSizeLimit(t *testing.T) {
 	resp, _ := b.post("/console/login/dev", url.Values{"user": {strings.Repeat("a", 70<<10)}})
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+// Odd paths and forms get a page that says what is wrong, never a 5xx
+// (R44): the console passes them to the API, whose refusal it shows.
+func TestOddInputsNeverFail(t *testing.T) {
+	api := &fakeAPI{request: map[string]any{"id": "r1", "kind": "tenant", "account": "acme", "requester": "carol", "status": "granted"}}
+	c := newTestConsole(t, api)
+	b := newBrowser(t, c)
+	b.signIn("alice")
+	for _, path := range []string{
+		"/console/requests/%00", "/console/requests/" + strings.Repeat("x", 5000), "/console/requests/a%2Fb",
+		"/console/accounts/%E2%9C%93/members?edit=%00", "/console/accounts/acme/audit?after=%FF%FE",
+		"/console/mine?status=maybe", "/console/accounts?account=", "/console/accounts?account=../../v1",
+		"/console/static/", "/console/static/../console.go", "/console/nope",
+	} {
+		resp, _ := b.get(path)
+		assert.Less(t, resp.StatusCode, 500, path)
+	}
+	_, page := b.get("/console/requests/r1")
+	token := csrfOf(t, page)
+	for _, f := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/console/requests/r1/approve", url.Values{"expires_at": {"tomorrow"}}},
+		{"/console/requests/r1/approve", url.Values{"privilege.nope": {"x"}, "virtual_accounts": {"", "\x00"}}},
+		{"/console/requests/r1/expiry", url.Values{"expires_at": {"2027-13-45T99:99"}}},
+		{"/console/requests/r1/revoke", url.Values{"message": {strings.Repeat("é", 10000)}}},
+		{"/console/accounts/acme/members", url.Values{"user": {""}}},
+		{"/console/accounts/acme/members", url.Values{"user": {"carol"}, "va": {"acme-emea"}, "va_role.acme-emea": {"va_user"}, "expires_at": {"x"}}},
+		{"/console/accounts/acme/members/%00/remove", nil},
+		{"/console/tenants", url.Values{"users.0": {",,,"}, "tenants.9": {"x"}}},
+		{"/console/mine", url.Values{"account": {" "}}},
+	} {
+		form := url.Values{"csrf": {token}}
+		for k, v := range f.form {
+			form[k] = v
+		}
+		resp, page := b.post(f.path, form)
+		assert.Less(t, resp.StatusCode, 500, "%s %v: %s", f.path, f.form, page)
+	}
+}

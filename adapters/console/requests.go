@@ -101,6 +101,10 @@ type requestPage struct {
 	Contacts     []string
 	Privileges   []privilege
 	ReasonCodes  []string
+	// Own is set when the visitor made the request: nobody decides their
+	// own (R21), so the decision forms are not offered (the API would
+	// refuse them).
+	Own bool
 }
 
 // privilege is an application and its levels (R5), for the forms.
@@ -139,6 +143,7 @@ func (c *Console) showRequest(v *visit, status int, vw view, open string) {
 	page := requestPage{
 		Request: req, Age: age(c.now(), req.CreatedAt), AccountRoles: accountRoles, VARoles: vaRoles,
 		Contacts: []string{"secondary"}, Privileges: privileges, ReasonCodes: reasonCodes,
+		Own: req.Requester == v.sess.Subject,
 	}
 	vw.Open = open
 	if acc, err := v.api().GetAccount(v.ctx, req.Account); err == nil {

@@ -106,6 +106,14 @@ func TestDenyWithReasonCode(t *testing.T) {
 	bb.open(d.url + "/console/mine")
 	assert.Contains(t, bb.text("#mine"), "denied")
 	assert.Contains(t, bb.text("#mine"), "not a northwind employee")
+	require.EqualValues(t, http.StatusOK, bb.submit(chromedp.Click(chromedp.CSS(`#mine a[href="/console/requests/`+req.ID+`"]`))))
+	assert.Equal(t, "denied", bb.text("#request-status"))
+
+	// His next request is his own: no decision form is offered (R21).
+	next := d.requestAccess(t, "bob", "northwind", "again")
+	bb.open(d.url + "/console/requests/" + next.ID)
+	assert.Contains(t, bb.text("#own-request"), "another decider of northwind decides it")
+	assert.Equal(t, 0, eval[int](bb, `document.querySelectorAll("#approve-form, #deny-form").length`))
 }
 
 // R35-R38: elizabeth submits a tenant request from the console; tom, the
@@ -233,6 +241,29 @@ func TestMembers(t *testing.T) {
 	assert.True(t, d.allowed(t, "carol", "view", "acme", ""))
 	b.screenshot("members")
 
+	// Change carol's access from the "Change" link: the form is filled
+	// with her access, and saving replaces it whole.
+	require.EqualValues(t, http.StatusOK, b.submit(chromedp.Click(chromedp.CSS(`a[href="/console/accounts/acme/members?edit=carol#member-form"]`))))
+	assert.Equal(t, "carol", eval[string](b, `document.querySelector("#member-user").value`))
+	assert.True(t, eval[bool](b, `document.querySelector("#member-role-account_viewer").checked`))
+	b.do(chromedp.Click(chromedp.CSS("#member-role-account_viewer")), chromedp.Click(chromedp.CSS("#member-role-account_user")))
+	require.EqualValues(t, http.StatusOK, b.submit(chromedp.Click(chromedp.CSS("#member-form button[type=submit]"))))
+	assert.True(t, d.allowed(t, "carol", "use", "acme", "acme-us"), "account_user holds va_user on every virtual account (R3)")
+
+	// R10: at most 4 secondary contacts; the fifth is refused in the
+	// policy's words.
+	for _, u := range []string{"bob", "nina", "omar", "tom"} {
+		status := d.call(t, "alice", http.MethodPatch, "/v1/accounts/acme/members/"+u,
+			map[string]any{"contact": "secondary", "justification": "contact"}, nil)
+		require.Contains(t, []int{http.StatusOK, http.StatusCreated}, status, u)
+	}
+	b.open(d.url + "/console/accounts/acme/members")
+	b.do(chromedp.SendKeys(chromedp.CSS("#member-user"), "pooh"), chromedp.SendKeys(chromedp.CSS("#member-justification"), "contact"))
+	b.choose("#member-contact", "secondary")
+	require.EqualValues(t, http.StatusUnprocessableEntity, b.submit(chromedp.Click(chromedp.CSS("#member-form button[type=submit]"))))
+	assert.Contains(t, b.bodyText(), "an account can have at most 4 secondary contacts (it has 4)")
+	assert.False(t, d.allowed(t, "pooh", "view", "acme", ""), "the refusal changed nothing")
+
 	// R12: alice is the last admin and primary contact.
 	require.EqualValues(t, http.StatusUnprocessableEntity, b.submit(
 		chromedp.Click(chromedp.CSS(`form[action="/console/accounts/acme/members/alice/remove"] button`))))
@@ -247,7 +278,9 @@ func TestNarrowScreen(t *testing.T) {
 	d.requestAccess(t, "carol", "acme", "a justification long enough to wrap on a narrow phone screen")
 	b := newBrowser(t, 360, 740)
 	b.signIn(d, "alice")
-	for _, page := range []string{"/console/requests", "/console/mine", "/console/tenants", "/console/accounts/acme/members"} {
+	req := d.requestAccess(t, "bob", "acme", "narrow")
+	for _, page := range []string{"/console/requests", "/console/requests/" + req.ID, "/console/mine", "/console/tenants",
+		"/console/accounts/acme", "/console/accounts/acme/members", "/console/accounts/acme/audit"} {
 		b.open(d.url + page)
 		assert.LessOrEqual(t, eval[int](b, "document.documentElement.scrollWidth"), 360, "%s is wider than the screen", page)
 	}
