@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -113,7 +114,8 @@ func (c *Console) memberRefused(v *visit, err error, open string, fields ...stri
 // statusOf is the HTTP status of an API error, 422 for a refusal found
 // before calling it.
 func statusOf(err error) int {
-	if e, ok := err.(*client.Error); ok {
+	var e *client.Error
+	if errors.As(err, &e) {
 		return e.Status
 	}
 	return http.StatusUnprocessableEntity

@@ -166,10 +166,12 @@ func (c *Console) formRefused(v *visit, err error, open string, fields ...string
 		v.apiFailure(err)
 		return
 	}
-	status := http.StatusUnprocessableEntity
-	var e *client.Error
-	if errors.As(err, &e) {
-		status = e.Status
+	status := statusOf(err)
+	if status != http.StatusBadRequest && status != http.StatusUnprocessableEntity {
+		// A refusal of the whole action (403), or a request no longer in
+		// the state the form was for (409): said above the page, whose
+		// forms may be gone.
+		open = ""
 	}
 	c.showRequest(v, status, view{Errors: fe, Form: v.r.PostForm}, open)
 }
