@@ -19,9 +19,6 @@ type formErrors struct {
 // For returns the messages about field.
 func (e formErrors) For(field string) []string { return e.Fields[field] }
 
-// Any reports whether there is a refusal.
-func (e formErrors) Any() bool { return len(e.Fields) > 0 || len(e.General) > 0 }
-
 // fieldRule places a message beside a form field: the API's violations
 // and its 400 messages name the field they concern (R44), by its JSON
 // name first ("role must be...", "virtual_accounts[0] must...") or in

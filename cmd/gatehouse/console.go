@@ -27,6 +27,9 @@ type ConsoleConfig struct {
 	// cookies, so that sessions survive a restart and are shared by
 	// replicas; empty: a random key per process.
 	SessionKeyFile string
+	// SecureCookie marks the session cookie Secure on plain HTTP too, for
+	// a server behind a proxy that terminates TLS.
+	SecureCookie bool
 }
 
 // devTokenTTL is the lifetime of a token minted by the development
@@ -38,6 +41,8 @@ func (c *Config) bindConsoleFlags(fs *pflag.FlagSet) {
 		"offer a sign-in as any user at /console/login, with a token minted from --jwt-hs256-secret-file (development servers only)")
 	fs.StringVar(&c.Console.SessionKeyFile, "console-session-key-file", c.Console.SessionKeyFile,
 		"file holding the key (32 bytes, base64) that seals console session cookies; by default a random key per process")
+	fs.BoolVar(&c.Console.SecureCookie, "console-secure-cookie", c.Console.SecureCookie,
+		"mark the console's session cookie Secure even on plain HTTP: a proxy in front terminates TLS (with --tls-cert-file it always is)")
 }
 
 // validateConsole checks the console flags: the development sign-in needs
@@ -53,7 +58,7 @@ func (c *Config) validateConsole() []error {
 // calling api in process with the signed-in user's token, and api
 // everywhere else.
 func withConsole(cfg *Config, api http.Handler, tls bool, log *slog.Logger) (http.Handler, error) {
-	opts := console.Options{API: api, Logger: log, SecureCookie: tls}
+	opts := console.Options{API: api, Logger: log, SecureCookie: tls || cfg.Console.SecureCookie}
 	if cfg.Console.SessionKeyFile != "" {
 		key, err := readSessionKey(cfg.Console.SessionKeyFile)
 		if err != nil {
