@@ -87,7 +87,7 @@ func (c *Console) setMember(v *visit) {
 		c.memberRefused(v, err, "member", "user", "role", "virtual_accounts", "contact", "privileges", "justification", "expires_at")
 		return
 	}
-	v.redirect(Prefix+"accounts/"+account+"/members", "member")
+	v.redirect(Prefix+"accounts/"+pathEscape(account)+"/members", "member")
 }
 
 // removeMember removes a member; R12 refusals are shown on the page.
@@ -97,7 +97,7 @@ func (c *Console) removeMember(v *visit) {
 		c.memberRefused(v, err, "remove")
 		return
 	}
-	v.redirect(Prefix+"accounts/"+account+"/members", "removed")
+	v.redirect(Prefix+"accounts/"+pathEscape(account)+"/members", "removed")
 }
 
 // memberRefused shows the members page again with err beside its fields,

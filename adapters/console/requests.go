@@ -226,7 +226,7 @@ func (c *Console) approve(v *visit) {
 		c.formRefused(v, err, "approve", "scope", "role", "virtual_accounts", "contact", "privileges", "expires_at", "justification", "message")
 		return
 	}
-	v.redirect(Prefix+"requests/"+v.r.PathValue("id"), "approved")
+	v.redirect(Prefix+"requests/"+pathEscape(v.r.PathValue("id")), "approved")
 }
 
 // deny denies a request with a reason code and a message (R24).
@@ -237,7 +237,7 @@ func (c *Console) deny(v *visit) {
 		c.formRefused(v, err, "deny", "reason_code", "message")
 		return
 	}
-	v.redirect(Prefix+"requests/"+v.r.PathValue("id"), "denied")
+	v.redirect(Prefix+"requests/"+pathEscape(v.r.PathValue("id")), "denied")
 }
 
 // changeExpiry sets, changes or (empty) removes the expiry of a granted
@@ -253,7 +253,7 @@ func (c *Console) changeExpiry(v *visit) {
 		c.formRefused(v, err, "expiry", "expires_at")
 		return
 	}
-	v.redirect(Prefix+"requests/"+v.r.PathValue("id"), "expiry")
+	v.redirect(Prefix+"requests/"+pathEscape(v.r.PathValue("id")), "expiry")
 }
 
 // revoke ends a granted tenant request (R38).
@@ -262,5 +262,5 @@ func (c *Console) revoke(v *visit) {
 		c.formRefused(v, err, "revoke", "message")
 		return
 	}
-	v.redirect(Prefix+"requests/"+v.r.PathValue("id"), "revoked")
+	v.redirect(Prefix+"requests/"+pathEscape(v.r.PathValue("id")), "revoked")
 }
