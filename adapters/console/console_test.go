@@ -408,3 +408,28 @@ func TestOddInputsNeverFail(t *testing.T) {
 		assert.Less(t, resp.StatusCode, 500, "%s %v: %s", f.path, f.form, page)
 	}
 }
+
+// A session ends with its token: past the token's expiry every page sends
+// the browser to sign in again.
+func TestSessionEndsWithItsToken(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c := newTestConsole(t, &fakeAPI{}, func(o *Options) {
+		o.Now = clock
+		o.DevSignIn = func(subject string) (Identity, error) {
+			return Identity{Subject: subject, Token: devToken + subject, Expiry: clock().Add(time.Hour)}, nil
+		}
+	})
+	b := newBrowser(t, c)
+	b.signIn("alice")
+	resp, _ := b.get("/console/requests")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	mu.Lock()
+	now = now.Add(time.Hour + time.Second)
+	mu.Unlock()
+	resp, _ = b.get("/console/requests")
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/console/login", resp.Header.Get("Location"))
+}
