@@ -27,7 +27,7 @@ var realSecret = []byte("gatehouse-console-test-0123456789abcdef")
 
 // realAPI is gatehouse's HTTP API over an embedded store seeded with
 // testdata/demo.json, as the client's tests build it.
-func realAPI(t *testing.T) http.Handler {
+func realAPI(t *testing.T) (http.Handler, *engine.Engine) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := embedded.Open(t.TempDir(), embedded.WithNoSync())
@@ -66,7 +66,7 @@ func realAPI(t *testing.T) http.Handler {
 	require.NoError(t, err)
 	verifier, err := httpapi.NewHS256Verifier(realSecret)
 	require.NoError(t, err)
-	return httpapi.New(eng, httpapi.WithVerifier(verifier), httpapi.WithLogger(quiet))
+	return httpapi.New(eng, httpapi.WithVerifier(verifier), httpapi.WithLogger(quiet)), eng
 }
 
 // realConsole is the console over api, its development sign-in minting
@@ -105,7 +105,7 @@ var requestLink = regexp.MustCompile(`href="/console/requests/([0-9A-Z]+)"`)
 // (R20-R22); tom sees elizabeth's tenant request without its name or
 // users (R37).
 func TestThroughTheRealAPI(t *testing.T) {
-	api := realAPI(t)
+	api, _ := realAPI(t)
 	c := realConsole(t, api)
 
 	carol := newBrowser(t, c)
@@ -136,6 +136,13 @@ func TestThroughTheRealAPI(t *testing.T) {
 	assert.True(t, allowed(t, api, "carol", "use", "acme", "acme-emea"))
 	assert.False(t, allowed(t, api, "carol", "use", "acme", "acme-us"))
 
+	// carol's requests, filtered by status (R39a).
+	_, page = carol.get("/console/mine?status=granted")
+	assert.Contains(t, page, `<td data-label="Account">acme</td>`)
+	_, page = carol.get("/console/mine?status=denied")
+	assert.NotContains(t, page, `<td data-label="Account">acme</td>`)
+	assert.Contains(t, page, "No request.")
+
 	// Deciding it again is a conflict, shown plainly (R25).
 	resp, page = alice.post("/console/requests/"+id+"/deny", url.Values{"csrf": {token}, "reason_code": {"other"}})
 	assert.Equal(t, http.StatusConflict, resp.StatusCode)
@@ -160,4 +167,26 @@ func TestThroughTheRealAPI(t *testing.T) {
 	assert.NotContains(t, page, "SupportAccess")
 	assert.NotContains(t, page, "charlotte")
 	assert.Contains(t, page, "classics")
+}
+
+// The security team's page shows the active revision and the last reload
+// error, as GET /v1/status reports them; an account admin is refused.
+func TestPolicyStatusShowsTheLastReloadError(t *testing.T) {
+	api, eng := realAPI(t)
+	c := realConsole(t, api)
+	_, err := eng.Reload(context.Background(), map[string][]byte{"broken.rego": []byte("package gatehouse.decision\nallow if {")}, "policies/broken.rego")
+	require.Error(t, err)
+
+	ops := newBrowser(t, c)
+	ops.signIn("ops")
+	resp, page := ops.get("/console/status")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, page, `<code id="active-revision">`+eng.Policy().Revision+`</code>`)
+	assert.Regexp(t, `<dd id="last-error">[^<]*broken\.rego`, page)
+
+	alice := newBrowser(t, c)
+	alice.signIn("alice")
+	resp, page = alice.get("/console/status")
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Contains(t, page, "may not read the policy status")
 }
