@@ -219,7 +219,7 @@ func (c *Console) signedIn(next func(*visit)) http.HandlerFunc {
 			c.plainError(w, r, http.StatusUnauthorized, "Your session ended: sign in again.")
 			return
 		}
-		next(&visit{c: c, w: w, r: r, sess: s, ctx: withToken(r.Context(), s.Token)})
+		next(&visit{c: c, w: w, r: r, sess: s, ctx: withCaller(r.Context(), s.Token, r.RemoteAddr)})
 	}
 }
 

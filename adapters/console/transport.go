@@ -25,6 +25,9 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	in := req.Clone(req.Context())
 	in.RequestURI = req.URL.RequestURI()
 	in.RemoteAddr = "127.0.0.1:0"
+	if addr, ok := req.Context().Value(remoteKey{}).(string); ok && addr != "" {
+		in.RemoteAddr = addr // the browser's, for the API's logs and traces
+	}
 	if in.Body == nil {
 		in.Body = http.NoBody
 	}
@@ -64,16 +67,21 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// tokenKey is the context key of the bearer token of a call.
-type tokenKey struct{}
+// tokenKey and remoteKey are the context keys of the bearer token of a
+// call and of the address of the browser it is made for.
+type (
+	tokenKey  struct{}
+	remoteKey struct{}
+)
 
-// withToken returns ctx carrying the token the API client presents.
-func withToken(ctx context.Context, token string) context.Context {
-	return context.WithValue(ctx, tokenKey{}, token)
+// withCaller returns ctx carrying the token the API client presents and
+// the browser's address the API sees the call come from.
+func withCaller(ctx context.Context, token, remoteAddr string) context.Context {
+	return context.WithValue(context.WithValue(ctx, tokenKey{}, token), remoteKey{}, remoteAddr)
 }
 
 // newAPIClient returns the client of api the console calls it with: each
-// call presents the token its context carries (withToken).
+// call presents the token its context carries (withCaller).
 func newAPIClient(api http.Handler) (*client.Client, error) {
 	return client.New(apiBase,
 		client.WithHTTPClient(&http.Client{Transport: handlerTransport{api}}),
