@@ -160,7 +160,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/requests/{id}/expiry", c.csrf(c.signedIn(c.changeExpiry)))
 	m.HandleFunc("POST /console/requests/{id}/revoke", c.csrf(c.signedIn(c.revoke)))
 
-	m.HandleFunc("GET /console/accounts", c.signedIn(c.openAccount))
+	m.HandleFunc("GET /console/accounts", c.signedIn(c.accounts))
 	m.HandleFunc("GET /console/accounts/{account}", c.signedIn(c.accountPage))
 	m.HandleFunc("GET /console/accounts/{account}/members", c.signedIn(c.membersPage))
 	m.HandleFunc("POST /console/accounts/{account}/members", c.csrf(c.signedIn(c.setMember)))

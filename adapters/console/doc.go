@@ -17,6 +17,7 @@
 //	/console/requests/{id}         one request: approve (scope, role, virtual accounts,
 //	                               contact, privileges, expiry), deny (reason code,
 //	                               message), change the expiry of or revoke a tenant grant
+//	/console/accounts              the user's accounts; open another by id
 //	/console/accounts/{id}         an account and its requests
 //	/console/accounts/{id}/members members: add an existing user (R26), change, remove (R12)
 //	/console/accounts/{id}/audit   the account's audit trail (R41)

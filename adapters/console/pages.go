@@ -65,14 +65,37 @@ type accountPage struct {
 	MayList bool
 }
 
-// openAccount sends the "open an account" form to that account's page.
-func (c *Console) openAccount(v *visit) {
-	id := strings.TrimSpace(v.r.URL.Query().Get("account"))
-	if id == "" {
-		v.redirect(Prefix+"requests", "")
+// accountsPage lists the accounts the visitor may see (R43), among those
+// the console knows of them (knownAccounts).
+type accountsPage struct {
+	Accounts []client.Account
+}
+
+// accounts lists the visitor's accounts, or sends the "open an account"
+// form to the page of the account it names.
+func (c *Console) accounts(v *visit) {
+	if id := strings.TrimSpace(v.r.URL.Query().Get("account")); id != "" {
+		http.Redirect(v.w, v.r, Prefix+"accounts/"+pathEscape(id), http.StatusSeeOther)
 		return
 	}
-	http.Redirect(v.w, v.r, Prefix+"accounts/"+pathEscape(id), http.StatusSeeOther)
+	ids, err := v.knownAccounts()
+	if err != nil {
+		v.apiFailure(err)
+		return
+	}
+	page := accountsPage{}
+	for _, id := range ids {
+		acc, err := v.api().GetAccount(v.ctx, id)
+		if refused(err) {
+			continue
+		}
+		if err != nil {
+			v.apiFailure(err)
+			return
+		}
+		page.Accounts = append(page.Accounts, acc)
+	}
+	v.show(http.StatusOK, "accounts", view{Title: "Accounts", Nav: "accounts", Page: page})
 }
 
 func (c *Console) accountPage(v *visit) {

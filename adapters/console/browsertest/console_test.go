@@ -139,6 +139,9 @@ func TestTenantAdminCannotSeeNameOrUsers(t *testing.T) {
 
 	tb := newBrowser(t, 1280, 900)
 	tb.signIn(d, "tom")
+	tb.open(d.url + "/console/accounts")
+	assert.Contains(t, tb.text("#accounts"), "Tom Sawyer Fence Painting Co.")
+	assert.NotContains(t, tb.text("#accounts"), "Classics, Inc.", "tom is no member of the reseller (R43)")
 	tb.open(d.url + "/console/tenants")
 	in := tb.text("#incoming")
 	assert.Contains(t, in, "classics")
@@ -376,7 +379,7 @@ func TestLabelsAndLoadTimes(t *testing.T) {
 	req := d.requestAccess(t, "carol", "acme", "labels")
 	b := newBrowser(t, 1280, 900)
 	b.signIn(d, "alice")
-	for _, page := range []string{"/console/requests", "/console/requests/" + req.ID, "/console/accounts/acme",
+	for _, page := range []string{"/console/requests", "/console/requests/" + req.ID, "/console/accounts", "/console/accounts/acme",
 		"/console/accounts/acme/members", "/console/accounts/acme/audit", "/console/tenants", "/console/mine"} {
 		b.open(d.url + page)
 		unlabelled := eval[[]string](b, `Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea"))
