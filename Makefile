@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench bench-decisions load load-opa redis-server curl promtool clean
+.PHONY: all build run test unit rego lint fuzz bench bench-decisions load load-opa redis-server curl promtool chromium clean
 
 all: build
 
@@ -35,10 +35,11 @@ $(SECRET):
 run: build $(SECRET)
 	@exec scripts/demo-run.sh $(BIN) $(ADDR) $(DEMO_ROOT) $(SECRET)
 
-# test: everything CI runs. Needs redis-server, curl and promtool (installed from
-# Debian when missing): the Redis tests, the README's commands (TestReadme), and
-# the lint of /metrics (TestMetricsPassPromtool).
-test: redis-server curl promtool lint rego unit fuzz
+# test: everything CI runs. Needs redis-server, curl, promtool and chromium
+# (installed from Debian when missing): the Redis tests, the README's commands
+# (TestReadme), the lint of /metrics (TestMetricsPassPromtool) and the
+# console's browser tests (adapters/console/browsertest).
+test: redis-server curl promtool chromium lint rego unit fuzz
 
 # unit: every package's tests, results printed as each package finishes.
 unit:
@@ -83,6 +84,9 @@ curl:
 
 promtool:
 	@scripts/ensure-promtool.sh
+
+chromium:
+	@scripts/ensure-chromium.sh
 
 clean:
 	rm -rf bin .cache

@@ -8,6 +8,8 @@ cat <<MSG
 gatehouse demo: embedded store with testdata/demo.json${dir:+ in $dir/data}, listening on http://$addr
 ${dir:+Every decision is logged to $dir/decisions.log (gatehouse policy replay --log reads it).
 }
+Admin console: http://$addr/console/ (development sign-in: any demo user, e.g. alice, tom, elizabeth)
+
 Ask a decision (no token needed):
   # allow: alice is account_admin of acme
   curl -s http://$addr/v1/decisions -d '{"subject":"alice","action":"manage","resource":{"account":"acme"}}'

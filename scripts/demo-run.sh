@@ -38,4 +38,4 @@ rm -rf "$dir/data" "$dir/decisions.log"
 echo $$ >"$dir/pid"
 # exec keeps this process, its pid and the lock on fd 9 for the server.
 exec "$bin" serve --store embedded --data-dir "$dir/data" --addr "$addr" \
-	--jwt-hs256-secret-file "$secret" --system-admins ops --decision-log "$dir/decisions.log"
+	--jwt-hs256-secret-file "$secret" --console-dev-sign-in --system-admins ops --decision-log "$dir/decisions.log"

@@ -76,6 +76,9 @@ type Config struct {
 	// none, token or client-cert (httpapi.DecisionAuth).
 	DecisionAuth string
 
+	// Console configures the admin console served at /console/ (issue 12).
+	Console ConsoleConfig
+
 	// Server and Token make the client commands talk to a running gatehouse.
 	Server string
 	Token  string
@@ -221,6 +224,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateDecisionAuth()...)
 	errs = append(errs, c.validateJWTKeys()...)
 	errs = append(errs, c.validateConsoleOIDC()...)
+	errs = append(errs, c.validateConsole()...)
 	if c.JWTLeeway < 0 || c.JWTLeeway > httpapi.MaxJWTLeeway {
 		errs = append(errs, fmt.Errorf("--jwt-leeway must be between 0s and %s (it is %s)", httpapi.MaxJWTLeeway, c.JWTLeeway))
 	}

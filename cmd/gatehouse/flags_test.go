@@ -28,6 +28,7 @@ func flagGroups() map[string]func(*Config, *pflag.FlagSet) {
 		"client":     (*Config).bindClientFlags,
 		// bindServeFlags binds it too, as it binds jwt-secret and jwt-claims
 		"console-oidc": (*Config).bindConsoleOIDCFlags,
+		"console":      (*Config).bindConsoleFlags,
 	}
 }
 
@@ -35,7 +36,7 @@ func flagGroups() map[string]func(*Config, *pflag.FlagSet) {
 // its RunE: the store flags where it opens the store, --policy-dir where it
 // loads a policy, the client flags where it calls a running gatehouse.
 var commandGroups = map[string][]string{
-	"gatehouse serve":            {"store", "policy-dir", "decision", "serve", "console-oidc"},
+	"gatehouse serve":            {"store", "policy-dir", "decision", "serve", "console", "console-oidc"},
 	"gatehouse decide":           {"store", "policy-dir", "decision", "client"}, // local, or --remote
 	"gatehouse seed":             {"store", "policy-dir"},
 	"gatehouse token":            {"jwt-secret", "jwt-claims"},

@@ -41,7 +41,7 @@ func newServeCommand(cfg *Config) *cobra.Command {
 			return serve(ctx, cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 		},
 	}
-	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindDecisionFlags, cfg.bindServeFlags)
+	configFlags(cmd.Flags(), cfg.bindStoreFlags, cfg.bindPolicyDirFlag, cfg.bindDecisionFlags, cfg.bindServeFlags, cfg.bindConsoleFlags)
 	return cmd
 }
 
@@ -187,7 +187,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := newHTTPServer(cfg.HTTP, httpapi.New(eng, opts...), reg, log)
+	handler, err := withConsole(ctx, cfg, httpapi.New(eng, opts...), tlsConfig != nil, log)
+	if err != nil {
+		return err
+	}
+	srv := newHTTPServer(cfg.HTTP, handler, reg, log)
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}

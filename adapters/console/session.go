@@ -1,0 +1,208 @@
+package console
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Cookie names: the __Host- prefix (Secure, Path=/, no Domain) is used on
+// TLS, where browsers accept it; plain HTTP (development) takes the other.
+const (
+	cookieName       = "gatehouse_console"
+	secureCookieName = "__Host-gatehouse_console"
+	csrfField        = "csrf"
+)
+
+// session is what the console remembers of a browser, sealed in its
+// cookie: an id the CSRF token is tied to, and once signed in, who and
+// the API token presented on their behalf (never rendered nor logged).
+type session struct {
+	ID      string    `json:"id"`
+	Subject string    `json:"sub,omitempty"`
+	Token   string    `json:"tok,omitempty"`
+	Expiry  time.Time `json:"exp"`
+}
+
+// signedIn reports whether the session names a user whose token is still
+// valid at now.
+func (s session) signedIn(now time.Time) bool {
+	return s.Subject != "" && s.Token != "" && now.Before(s.Expiry)
+}
+
+// sessions seals sessions into cookies with AES-256-GCM (secret and
+// authenticated) and derives their CSRF tokens with HMAC-SHA256.
+type sessions struct {
+	aead    cipher.AEAD
+	csrfKey []byte
+}
+
+func newSessions(key []byte) (*sessions, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("console: the session key must be 32 bytes (it has %d)", len(key))
+	}
+	sealKey := derive(key, "gatehouse console session")
+	block, err := aes.NewCipher(sealKey)
+	if err != nil {
+		return nil, fmt.Errorf("console: session key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("console: session key: %w", err)
+	}
+	return &sessions{aead: aead, csrfKey: derive(key, "gatehouse console csrf")}, nil
+}
+
+// derive returns the 32-byte key for purpose from key.
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// newSessionID returns a random session id.
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// seal encodes s into a cookie value.
+func (ss *sessions) seal(s session) (string, error) {
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, ss.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(ss.aead.Seal(nonce, nonce, plain, []byte(cookieName))), nil
+}
+
+// open decodes a cookie value; an error says it was not sealed by this key.
+func (ss *sessions) open(value string) (session, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil || len(raw) < ss.aead.NonceSize() {
+		return session{}, errors.New("console: malformed session cookie")
+	}
+	n := ss.aead.NonceSize()
+	plain, err := ss.aead.Open(nil, raw[:n], raw[n:], []byte(cookieName))
+	if err != nil {
+		return session{}, errors.New("console: session cookie not sealed by this server")
+	}
+	var s session
+	if err := json.Unmarshal(plain, &s); err != nil || s.ID == "" {
+		return session{}, errors.New("console: malformed session")
+	}
+	return s, nil
+}
+
+// read returns the request's session, if it carries a valid one.
+func (ss *sessions) read(r *http.Request) (session, bool) {
+	for _, name := range []string{secureCookieName, cookieName} {
+		ck, err := r.Cookie(name)
+		if err != nil {
+			continue
+		}
+		if s, err := ss.open(ck.Value); err == nil {
+			return s, true
+		}
+	}
+	return session{}, false
+}
+
+// csrfToken is the synchronizer token of session s: every state-changing
+// form carries it, and a POST whose token is not its session's is refused.
+func (ss *sessions) csrfToken(s session) string {
+	m := hmac.New(sha256.New, ss.csrfKey)
+	m.Write([]byte(s.ID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validCSRF reports whether token is session s's.
+func (ss *sessions) validCSRF(s session, token string) bool {
+	want := ss.csrfToken(s)
+	return token != "" && subtle.ConstantTimeCompare([]byte(want), []byte(token)) == 1
+}
+
+// writeSession sets the session cookie: HttpOnly, SameSite=Lax, scoped to
+// the console, Secure over TLS.
+func (c *Console) writeSession(w http.ResponseWriter, r *http.Request, s session) error {
+	value, err := c.sessions.seal(s)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, c.cookie(r, value, s.Expiry))
+	return nil
+}
+
+// clearSession removes the session cookie.
+func (c *Console) clearSession(w http.ResponseWriter, r *http.Request) {
+	ck := c.cookie(r, "", time.Unix(1, 0))
+	ck.MaxAge = -1
+	http.SetCookie(w, ck)
+}
+
+func (c *Console) cookie(r *http.Request, value string, expires time.Time) *http.Cookie {
+	ck := &http.Cookie{
+		Name: cookieName, Value: value, Path: Prefix, Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	}
+	if r.TLS != nil || c.secure {
+		ck.Name, ck.Path, ck.Secure = secureCookieName, "/", true
+	}
+	return ck
+}
+
+// ensureSession returns the request's session, or starts an anonymous one
+// (which the sign-in form's CSRF token is tied to) and sets its cookie.
+func (c *Console) ensureSession(w http.ResponseWriter, r *http.Request) (session, error) {
+	if s, ok := c.sessions.read(r); ok {
+		return s, nil
+	}
+	s := session{ID: newSessionID(), Expiry: c.now().Add(sessionTTL)}
+	return s, c.writeSession(w, r, s)
+}
+
+// csrf refuses a POST that does not carry its session's CSRF token, or
+// whose Origin names another site, with 403; the form is parsed (at most
+// 64 KiB) before next runs.
+func (c *Console) csrf(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			c.plainError(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+			return
+		}
+		s, ok := c.sessions.read(r)
+		if !ok || !c.sessions.validCSRF(s, r.PostForm.Get(csrfField)) || !sameOrigin(r) {
+			c.plainError(w, r, http.StatusForbidden,
+				"This form was refused: it did not come from this console's own page (missing or wrong CSRF token). Reload the page and try again.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+// sameOrigin reports whether the request's Origin, when the browser sent
+// one, is this server.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return origin == scheme+"://"+r.Host || origin == "https://"+r.Host
+}

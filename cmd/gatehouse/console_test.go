@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Issue 12: the console's development sign-in exists only on a server
+// that has the development secret it mints tokens with.
+func TestConsoleDevSignInNeedsSecret(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Console.DevSignIn = true
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--console-dev-sign-in needs --jwt-hs256-secret-file")
+
+	cfg.JWTSecretFile = "secret"
+	assert.NoError(t, cfg.Validate())
+}
+
+// The session key file holds 32 bytes in base64; anything else is refused
+// with the flag's name and never echoed.
+func TestConsoleSessionKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	require.NoError(t, os.WriteFile(good, []byte("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"), 0o600))
+	key, err := readSessionKey(good)
+	require.NoError(t, err)
+	assert.Len(t, key, 32)
+
+	short := filepath.Join(dir, "short")
+	require.NoError(t, os.WriteFile(short, []byte("c2hvcnQtc2VjcmV0"), 0o600))
+	_, err = readSessionKey(short)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--console-session-key-file")
+	assert.NotContains(t, err.Error(), "c2hvcnQtc2VjcmV0")
+
+	_, err = readSessionKey(filepath.Join(dir, "missing"))
+	assert.ErrorContains(t, err, "--console-session-key-file")
+}
