@@ -1,0 +1,64 @@
+package redis_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	redisstore "github.com/gatehouse/gatehouse/adapters/redis"
+	"github.com/gatehouse/gatehouse/adapters/redis/redistest"
+	"github.com/gatehouse/gatehouse/engine"
+)
+
+// Issue 11, item 5: WithMinReplicasAck answers a commit only once enough
+// replicas acknowledged it. A primary with no replica cannot: the change is
+// applied, but its outcome is unknown (503 outcome_unknown); sent again, it
+// is answered "applied" and waits again, and once a replica follows, that
+// resend succeeds.
+func TestMinReplicasAckWaitsForAReplica(t *testing.T) {
+	primary := redistest.Start(t, redistest.WithArgs("--repl-diskless-sync-delay", "0"))
+	store := newStore(t, primary)
+	durable, err := redisstore.Open(primary.URL(), slices.Concat(testTimeouts, []redisstore.Option{redisstore.WithMinReplicasAck(1, 50*time.Millisecond)})...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = durable.Close() })
+	ctx := context.Background()
+	change := engine.Change{ID: "c1", Users: []engine.User{{ID: "alice", Email: "alice@example.com"}}}
+
+	err = durable.Commit(ctx, change)
+	require.ErrorIs(t, err, engine.ErrOutcomeUnknown)
+	require.ErrorIs(t, err, engine.ErrUnavailable)
+	assert.ErrorContains(t, err, "acknowledged by 0 of the 1 replicas asked for within 50ms")
+	_, err = store.GetUser(ctx, "alice")
+	require.NoError(t, err, "the primary applied the change")
+
+	redistest.Start(t, redistest.ReplicaOf(primary))
+	require.Eventually(t, func() bool { return durable.Commit(ctx, change) == nil }, 30*time.Second, 10*time.Millisecond,
+		"the resend is acknowledged once a replica follows")
+
+	// A change that conflicts wrote nothing, and does not wait.
+	stale := engine.Change{ID: "c2", Versions: map[string]uint64{"acme": 5}}
+	require.ErrorIs(t, durable.Commit(ctx, stale), engine.ErrConflict)
+}
+
+// The commit and barrier scripts are loaded again when Redis forgot them
+// (a restart, a promoted replica): SCRIPT FLUSH between two commits.
+func TestMinReplicasAckAfterScriptFlush(t *testing.T) {
+	primary := redistest.Start(t, redistest.WithArgs("--repl-diskless-sync-delay", "0"))
+	redistest.Start(t, redistest.ReplicaOf(primary))
+	durable, err := redisstore.Open(primary.URL(), slices.Concat(testTimeouts, []redisstore.Option{redisstore.WithMinReplicasAck(1, 10*time.Second)})...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = durable.Close() })
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		return durable.Commit(ctx, engine.Change{ID: "c1", Users: []engine.User{{ID: "alice"}}}) == nil
+	}, 30*time.Second, 10*time.Millisecond)
+
+	require.NoError(t, newClient(t, primary).ScriptFlush(ctx).Err())
+	require.NoError(t, durable.Commit(ctx, engine.Change{ID: "c2", Users: []engine.User{{ID: "bob"}}}))
+	_, err = durable.GetUser(ctx, "bob")
+	require.NoError(t, err)
+}
