@@ -132,7 +132,8 @@
 // time to live, after the commit script, and WAIT covers that. Likewise
 // Idempotency reads a kept answer through the barrier and waits before the
 // engine replays it, so a replay is never an acknowledgement of a change
-// the replicas may not hold.
+// the replicas may not hold; and ActivatePolicy waits through the barrier
+// on the active record, which covers the revision saved before it.
 //
 // The trade-off: every write pays a round trip to the replicas (a fraction
 // of a millisecond on one network, the WAIT timeout when a replica is slow
@@ -144,8 +145,7 @@
 // (TestFailoverMidLoad). WAIT makes a write durable in replicas' memory,
 // not on their disks (that is appendfsync's business), and Redis may still
 // lose it if every replica that holds it fails too. Decisions, reads,
-// policy pushes (idempotent by revision: push again), leases and cursors
-// (at-least-once delivery resends) do not wait.
+// leases and cursors (at-least-once delivery resends) do not wait.
 //
 // # Redis Cluster
 //

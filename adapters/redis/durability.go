@@ -32,11 +32,13 @@ const DefaultMinReplicasAckTimeout = 500 * time.Millisecond
 // error wrapping engine.ErrOutcomeUnknown and engine.ErrUnavailable (503
 // outcome_unknown), which the engine answers by sending the change again;
 // the resend is answered "applied" by its commit record and waits again.
-// Idempotency waits the same way before it replays a kept answer. n = 0
+// Idempotency waits the same way before it replays a kept answer, and
+// ActivatePolicy before it answers (covering the revision saved before
+// it: a policy push is acknowledged once the replicas hold it). n = 0
 // (the default) waits for nobody: an acknowledged commit that had not
 // reached a replica is lost when that replica is promoted.
 //
-// Reads, decisions, policy pushes, leases and cursors do not wait. Redis
+// Reads, decisions, SavePolicy alone, leases and cursors do not wait. Redis
 // Cluster: the wait is sent to the primary of the commit's hash slot.
 func WithMinReplicasAck(n int, timeout time.Duration) Option {
 	return func(s *Store) {
@@ -145,6 +147,24 @@ func (s *Store) durably(ctx context.Context, op, slotKey string, queue func(redi
 		}
 		return nil
 	}, nil
+}
+
+// confirm waits, with WithMinReplicasAck, until the replicas acknowledged
+// everything the primary had written up to key's last write (a string key,
+// rewritten unchanged by the barrier): for ActivatePolicy, whose
+// acknowledgement then covers the revision it activates, saved before it.
+// Without WithMinReplicasAck it returns nil at once.
+func (s *Store) confirm(ctx context.Context, op, key string) error {
+	if s.durability.replicas == 0 {
+		return nil
+	}
+	acked, err := s.durably(ctx, op, key, func(p redis.Pipeliner) []redis.Cmder {
+		return []redis.Cmder{barrier.EvalSha(ctx, p, []string{key})}
+	})
+	if err != nil {
+		return err
+	}
+	return acked()
 }
 
 // durableIdempotency reads the idempotency record at key through the

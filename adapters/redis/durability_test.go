@@ -62,3 +62,24 @@ func TestMinReplicasAckAfterScriptFlush(t *testing.T) {
 	_, err = durable.GetUser(ctx, "bob")
 	require.NoError(t, err)
 }
+
+// A policy activation waits for the replicas too, and its acknowledgement
+// covers the revision saved before it.
+func TestMinReplicasAckCoversPolicyActivation(t *testing.T) {
+	primary := redistest.Start(t, redistest.WithArgs("--repl-diskless-sync-delay", "0"))
+	durable, err := redisstore.Open(primary.URL(), slices.Concat(testTimeouts, []redisstore.Option{redisstore.WithMinReplicasAck(1, 50*time.Millisecond)})...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = durable.Close() })
+	ctx := context.Background()
+	require.NoError(t, durable.SavePolicy(ctx, engine.PolicyRevision{Revision: "r1", Files: map[string][]byte{"a.rego": []byte("package a")}}))
+	activation := engine.PolicyActivation{Revision: "r1", ActivatedBy: "ops"}
+
+	err = durable.ActivatePolicy(ctx, activation)
+	require.ErrorIs(t, err, engine.ErrOutcomeUnknown, "no replica acknowledged the activation")
+
+	redistest.Start(t, redistest.ReplicaOf(primary))
+	require.Eventually(t, func() bool { return durable.ActivatePolicy(ctx, activation) == nil }, 30*time.Second, 10*time.Millisecond)
+	got, err := durable.ActivePolicy(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "r1", got.Revision)
+}
