@@ -29,15 +29,26 @@ func openStore(tb testing.TB, d *redistest.Sentinel, opts ...redisstore.Option) 
 	return s
 }
 
-// TestConformance runs the Store conformance suite through Sentinel, every
+// TestConformance runs the Store conformance suite through Sentinel, as
+// gatehouse serve does with a redis+sentinel:// URL, and again with every
 // commit waiting for the replica's acknowledgement (WithMinReplicasAck 1).
-// One deployment serves the whole suite, its three sentinels taking seconds
-// to agree; each subtest gets a fresh, empty store of its own key prefix.
+// One deployment serves both, its three sentinels taking seconds to agree;
+// each subtest gets a fresh, empty store of its own key prefix.
 func TestConformance(t *testing.T) {
 	d := redistest.StartSentinel(t)
 	var n atomic.Int64
-	storetest.Run(t, func(tb testing.TB) engine.Store {
-		prefix := "t" + strconv.FormatInt(n.Add(1), 10)
-		return openStore(tb, d, redisstore.WithPrefix(prefix), redisstore.WithMinReplicasAck(1, time.Minute))
-	})
+	for _, tc := range []struct {
+		name string
+		opts []redisstore.Option
+	}{
+		{name: "Sentinel"},
+		{name: "SentinelMinReplicasAck", opts: []redisstore.Option{redisstore.WithMinReplicasAck(1, time.Minute)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Run(t, func(tb testing.TB) engine.Store {
+				prefix := "t" + strconv.FormatInt(n.Add(1), 10)
+				return openStore(tb, d, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, tc.opts...)...)
+			})
+		})
+	}
 }
