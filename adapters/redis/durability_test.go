@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -82,4 +83,32 @@ func TestMinReplicasAckCoversPolicyActivation(t *testing.T) {
 	got, err := durable.ActivePolicy(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "r1", got.Revision)
+}
+
+// BenchmarkCommitMinReplicasAck commits one membership change at a time on
+// a primary with one replica on the same machine, without waiting and with
+// WithMinReplicasAck(1): the latency the acknowledgement adds to a write.
+func BenchmarkCommitMinReplicasAck(b *testing.B) {
+	primary := redistest.Start(b, redistest.WithArgs("--repl-diskless-sync-delay", "0"))
+	redistest.Start(b, redistest.ReplicaOf(primary))
+	for _, bc := range []struct {
+		name string
+		ack  int
+	}{{"no wait", 0}, {"min-replicas-ack 1", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := redisstore.Open(primary.URL(), slices.Concat(testTimeouts, []redisstore.Option{redisstore.WithMinReplicasAck(bc.ack, 10*time.Second)})...)
+			require.NoError(b, err)
+			b.Cleanup(func() { _ = s.Close() })
+			ctx := b.Context()
+			require.Eventually(b, func() bool { return s.Commit(ctx, engine.Change{}) == nil }, 30*time.Second, 10*time.Millisecond, "the replica follows")
+			i := 0
+			for b.Loop() {
+				i++
+				m := engine.Membership{Account: "acme", User: fmt.Sprintf("u%d", i), Roles: []string{"account_user"}}
+				if err := s.Commit(ctx, engine.Change{ID: fmt.Sprintf("%s-%d", bc.name, i), Members: []engine.Membership{m}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
