@@ -35,8 +35,10 @@ type Sentinel struct {
 const sentinelTimeout = 60 * time.Second
 
 // downAfter is the sentinels' down-after-milliseconds: how long a primary
-// may not answer before a sentinel thinks it down.
-const downAfter = time.Second
+// may not answer before a sentinel thinks it down. Shorter makes failovers
+// after KillPrimary quicker, but a primary starved of CPU for that long (a
+// machine running many -race tests) would be failed over without cause.
+const downAfter = 5 * time.Second
 
 // StartSentinel starts a primary, a replica of it and three sentinels
 // monitoring the primary as MasterName, and returns once the replica is in
@@ -65,7 +67,7 @@ func StartSentinel(tb testing.TB, opts ...Option) *Sentinel {
 		}
 		d.sentinels[i] = Start(tb, func(c *config) { c.sentinel = conf })
 	}
-	d.waitAgreed(primary, replica)
+	d.waitAgreed()
 	return d
 }
 
@@ -140,13 +142,13 @@ func (d *Sentinel) KillPrimary() (old, next *Server) {
 
 // RejoinAsReplica restarts srv, a stopped data server, as a replica of the
 // current primary (its data is gone: it syncs it from the primary), and
-// returns once it is in sync and the sentinels list it as a replica.
+// returns once it is in sync and the sentinels agree on the deployment.
 func (d *Sentinel) RejoinAsReplica(srv *Server) {
 	d.tb.Helper()
 	primary := d.Primary()
 	srv.Restart(ReplicaOf(primary))
 	d.waitInSync(primary, srv)
-	d.waitAgreed(primary, srv)
+	d.waitAgreed()
 }
 
 // WaitPromoted waits until every sentinel names next as the primary and
@@ -190,19 +192,38 @@ func (d *Sentinel) waitInSync(primary, replica *Server) {
 	})
 }
 
-// waitAgreed waits until every sentinel names primary, lists replica as a
-// replica that is up, knows the two other sentinels, and finds a quorum.
-func (d *Sentinel) waitAgreed(primary, replica *Server) {
+// waitAgreed waits until every sentinel names the same data server as
+// primary, that server answers as one and lists the other online, every
+// sentinel lists the other as a replica that is up, knows the two other
+// sentinels, and finds a quorum. Which server is primary is not checked:
+// the sentinels may have moved it meanwhile, and that is theirs to decide.
+func (d *Sentinel) waitAgreed() {
 	d.tb.Helper()
 	ctx := context.Background()
 	d.waitFor("the sentinels to agree", func() error {
+		named, err := d.masterAddr(d.sentinels[0])
+		if err != nil {
+			return err
+		}
+		primary, replica := d.data[0], d.data[1]
+		if replica.Addr() == named {
+			primary, replica = replica, primary
+		} else if primary.Addr() != named {
+			return fmt.Errorf("sentinel %s names %s, no server of this deployment", d.sentinels[0].Addr(), named)
+		}
+		if role := infoField(primary, "replication", "role"); role != "master" {
+			return fmt.Errorf("%s is %q", primary.Addr(), role)
+		}
+		if info := infoSection(primary, "replication"); !strings.Contains(info, "port="+strconv.Itoa(replica.Port())+",state=online") {
+			return fmt.Errorf("the primary does not list %s online:\n%s", replica.Addr(), info)
+		}
 		for _, s := range d.sentinels {
 			addr, err := d.masterAddr(s)
 			if err != nil {
 				return err
 			}
-			if addr != primary.Addr() {
-				return fmt.Errorf("sentinel %s names %s", s.Addr(), addr)
+			if addr != named {
+				return fmt.Errorf("sentinel %s names %s, sentinel %s %s", s.Addr(), addr, d.sentinels[0].Addr(), named)
 			}
 			c := d.client(s)
 			replicas, err := c.Replicas(ctx, MasterName).Result()
