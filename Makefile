@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench bench-decisions load load-opa redis-server curl promtool chromium clean
+.PHONY: all build run test unit rego lint fuzz bench bench-decisions bench-replicas load load-opa redis-server curl promtool chromium clean
 
 all: build
 
@@ -75,6 +75,13 @@ load-opa: build
 # DURATION, ROUNDS, CONNS, SEED, SERVE_ARGS, GATEHOUSE_ENV: see the script.
 bench-decisions: build
 	scripts/bench-decisions.sh
+
+# bench-replicas: 1, 2 and 4 `gatehouse serve` replicas on one redis-server with
+# the bench-decisions data set, wrk against all of them at once: decisions/s per
+# replica, Redis CPU and commands per decision. CACHE=<bytes> also runs each count
+# with --cache-max-bytes; REPLICAS, DURATION, CONNS, SERVE_ARGS: see the script.
+bench-replicas: build
+	scripts/bench-replicas.sh
 
 redis-server:
 	@scripts/ensure-redis.sh

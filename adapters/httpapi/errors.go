@@ -85,11 +85,13 @@ func errorResponse(err error) (int, apiError, bool) {
 			Message: idempotencyHeader + ": " + err.Error(),
 		}, false
 	case errors.Is(err, engine.ErrOutcomeUnknown):
-		// The commit was sent, its answer never came: it may have been
-		// applied. Never say that nothing changed here (R45).
+		// The commit was sent, its answer never came, or the replicas
+		// --redis-min-replicas-ack asks for did not acknowledge it: it may
+		// have been applied. Never say that nothing changed here (R45).
 		return http.StatusServiceUnavailable, apiError{
 			Code: codeOutcomeUnknown,
-			Message: "the store did not answer after the change was sent: it may or may not have been applied. " +
+			Message: "the store did not confirm the change after it was sent (no answer, or too few replicas acknowledged it): " +
+				"it may or may not have been applied. " +
 				"Retry with the same " + idempotencyHeader + " header to apply it at most once, " +
 				"or read the current state before retrying without one",
 		}, false

@@ -56,9 +56,13 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	}
 	ctx, cancel := s.writing(ctx)
 	defer cancel()
-	reply, err := s.commit.Run(ctx, s.client, b.keys, b.args...).StringSlice()
+	var record string
+	if change.ID != "" {
+		record = s.keys.commit(home(change), change.ID)
+	}
+	reply, err := s.runCommit(ctx, b.keys, b.args, record)
 	if err != nil {
-		return wrapSent("commit", err)
+		return err
 	}
 	if len(reply) == 3 && reply[0] == "conflict" {
 		return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w",

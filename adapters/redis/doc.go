@@ -110,6 +110,43 @@
 // each call within its timeout instead of the tens of seconds go-redis's
 // own read timeout, pool timeout and retries would add up to.
 //
+// # Sentinel and durable acknowledgements
+//
+// Behind Sentinel (a redis+sentinel:// URL, see Open) the Store talks to
+// whichever primary the sentinels name, through the same code as on a
+// standalone Redis. Redis replicates asynchronously: a commit answered by
+// the primary may not have reached a replica yet, and when that replica is
+// promoted (the primary died, or SENTINEL FAILOVER) the commit is gone
+// although its caller was told it succeeded. WithMinReplicasAck(n, t)
+// (serve --redis-min-replicas-ack, --redis-min-replicas-ack-timeout) closes
+// that window: on the connection that ran the commit script, WAIT n t
+// blocks until n replicas acknowledged everything the primary had written,
+// and a commit is answered only then. Fewer acknowledgements within t and
+// the commit is applied on the primary but not known to be safe: the error
+// wraps engine.ErrOutcomeUnknown (503 outcome_unknown), the engine sends the
+// change again (its commit record answers "applied" and it waits again),
+// and a client retries with its Idempotency-Key. Two details keep the
+// acknowledgement honest. A resend answered "applied" wrote nothing on its
+// connection, so a WAIT after it would not cover the first run's write:
+// a barrier script rewrites the commit record, unchanged and keeping its
+// time to live, after the commit script, and WAIT covers that. Likewise
+// Idempotency reads a kept answer through the barrier and waits before the
+// engine replays it, so a replay is never an acknowledgement of a change
+// the replicas may not hold; and ActivatePolicy waits through the barrier
+// on the active record, which covers the revision saved before it.
+//
+// The trade-off: every write pays a round trip to the replicas (a fraction
+// of a millisecond on one network, the WAIT timeout when a replica is slow
+// or gone: with n replicas required and fewer alive, every write answers
+// 503 outcome_unknown after retries until one is back), in exchange for
+// losing no acknowledged write on failover. Without it writes answer as
+// soon as the primary applied them, and a failover loses what the replica
+// had not received, measured by adapters/redis/sentineltest
+// (TestFailoverMidLoad). WAIT makes a write durable in replicas' memory,
+// not on their disks (that is appendfsync's business), and Redis may still
+// lose it if every replica that holds it fails too. Decisions, reads,
+// leases and cursors (at-least-once delivery resends) do not wait.
+//
 // # Redis Cluster
 //
 // The hash tags keep every per-account read in one slot, but a commit

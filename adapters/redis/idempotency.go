@@ -12,7 +12,7 @@ import (
 // kept, or expired: Redis drops it after its retention).
 func (s *Store) Idempotency(ctx context.Context, home, actor, key string) (engine.IdempotencyRecord, error) {
 	op := fmt.Sprintf("idempotency record under %q", home)
-	rec, err := required[engine.IdempotencyRecord](op, s.client.Get(ctx, s.keys.idempotency(home, actor, key)))
+	rec, err := s.readIdempotency(ctx, op, s.keys.idempotency(home, actor, key))
 	if err != nil {
 		return engine.IdempotencyRecord{}, err
 	}
@@ -20,4 +20,17 @@ func (s *Store) Idempotency(ctx context.Context, home, actor, key string) (engin
 		return engine.IdempotencyRecord{}, fmt.Errorf("redis: %s: %w", op, engine.ErrNotFound)
 	}
 	return rec, nil
+}
+
+// readIdempotency reads the record at key; with WithMinReplicasAck, only
+// once the replicas acknowledged it (durableIdempotency).
+func (s *Store) readIdempotency(ctx context.Context, op, key string) (engine.IdempotencyRecord, error) {
+	if s.durability.replicas == 0 {
+		return required[engine.IdempotencyRecord](op, s.client.Get(ctx, key))
+	}
+	data, err := s.durableIdempotency(ctx, op, key)
+	if err != nil {
+		return engine.IdempotencyRecord{}, err
+	}
+	return decode[engine.IdempotencyRecord](op, data)
 }

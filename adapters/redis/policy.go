@@ -141,7 +141,7 @@ func (s *Store) ActivatePolicy(ctx context.Context, a engine.PolicyActivation) e
 	if done == 0 {
 		return fmt.Errorf("redis: policy revision %q: %w", a.Revision, engine.ErrNotFound)
 	}
-	return nil
+	return s.confirm(ctx, "activate policy", s.keys.policyActive())
 }
 
 // ActivePolicy returns the latest activation.

@@ -26,6 +26,8 @@ type Store struct {
 	keys   keys
 	commit *redis.Script
 
+	durability durability // WithMinReplicasAck
+
 	readTimeout  time.Duration
 	writeTimeout time.Duration
 }

@@ -173,6 +173,12 @@ func TestConfigValidate(t *testing.T) {
 		{name: "zero decision timeout", change: func(c *Config) { c.DecisionTimeout = 0 }, want: "--decision-timeout"},
 		{name: "negative JWT leeway", change: func(c *Config) { c.JWTLeeway = -time.Second }, want: "--jwt-leeway must be between 0s and 5m0s"},
 		{name: "JWT leeway over 5m", change: func(c *Config) { c.JWTLeeway = 10 * time.Minute }, want: "--jwt-leeway"},
+		{name: "negative replicas ack", change: func(c *Config) { c.RedisMinReplicasAck = -1 }, want: "--redis-min-replicas-ack must not be negative"},
+		{name: "replicas ack without redis", change: func(c *Config) { c.RedisMinReplicasAck = 1 }, want: "--redis-min-replicas-ack needs --store redis"},
+		{name: "replicas ack timeout past the write timeout", change: func(c *Config) {
+			c.Store, c.RedisMinReplicasAck, c.RedisMinReplicasAckTimeout = "redis", 1, 2*time.Second
+		}, want: "--redis-min-replicas-ack-timeout must be positive and less than --store-write-timeout 1s (it is 2s)"},
+		{name: "replicas ack", change: func(c *Config) { c.Store, c.RedisMinReplicasAck = "redis", 1 }},
 		{name: "JWT audience and issuer", change: func(c *Config) { c.JWTAudience, c.JWTIssuer = "gatehouse", "https://idp.example.com" }},
 	}
 	for _, tc := range tests {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
+	redisstore "github.com/gatehouse/gatehouse/adapters/redis"
 	"github.com/gatehouse/gatehouse/adapters/tracing"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/spf13/pflag"
@@ -30,6 +31,12 @@ type Config struct {
 	// store read and /ready's check of the store (R45).
 	StoreWriteTimeout time.Duration
 	StoreReadTimeout  time.Duration
+
+	// RedisMinReplicasAck is how many replicas must acknowledge each commit
+	// (Redis WAIT) before it is answered, within RedisMinReplicasAckTimeout;
+	// 0 waits for none (issue 11: durable acknowledgements on failover).
+	RedisMinReplicasAck        int
+	RedisMinReplicasAckTimeout time.Duration
 
 	JWTSecretFile    string
 	JWTPublicKeyFile string
@@ -103,6 +110,8 @@ func DefaultConfig() *Config {
 		StoreWriteTimeout: time.Second,
 		StoreReadTimeout:  time.Second,
 
+		RedisMinReplicasAckTimeout: redisstore.DefaultMinReplicasAckTimeout,
+
 		JWTSubjectClaim:   httpapi.DefaultSubjectClaim,
 		JWTJWKSRefresh:    httpapi.DefaultKeySetRefreshInterval,
 		JWTJWKSMinRefresh: httpapi.DefaultKeySetMinRefreshInterval,
@@ -121,6 +130,11 @@ func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 		"longest a write command may take, all its store reads, policy checks, commit and retries included; then 503 (R45)")
 	fs.DurationVar(&c.StoreReadTimeout, "store-read-timeout", c.StoreReadTimeout,
 		"longest one store read may take, Redis retries included, and /ready's check of the store; then 503 (R45)")
+	fs.IntVar(&c.RedisMinReplicasAck, "redis-min-replicas-ack", c.RedisMinReplicasAck,
+		"replicas that must acknowledge each commit (Redis WAIT) before it is answered, so that a failover loses no acknowledged write; "+
+			"fewer within --redis-min-replicas-ack-timeout: 503 outcome_unknown (0: answer at once, a failover may lose the last writes)")
+	fs.DurationVar(&c.RedisMinReplicasAckTimeout, "redis-min-replicas-ack-timeout", c.RedisMinReplicasAckTimeout,
+		"longest a commit waits for --redis-min-replicas-ack acknowledgements; less than --store-write-timeout")
 }
 
 // bindDecisionFlags binds what bounds a decision, for the commands that
@@ -212,6 +226,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("--redis-url is empty"))
 		}
 	}
+	errs = append(errs, c.validateReplicasAck()...)
 	if err := validateAddr(c.Addr); err != nil {
 		errs = append(errs, err)
 	}
@@ -272,6 +287,24 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--store-read-timeout must be positive, not %s", c.StoreReadTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// validateReplicasAck checks --redis-min-replicas-ack and its timeout,
+// which must leave a commit time for its script and a resend within
+// --store-write-timeout.
+func (c *Config) validateReplicasAck() []error {
+	var errs []error
+	if c.RedisMinReplicasAck < 0 {
+		errs = append(errs, fmt.Errorf("--redis-min-replicas-ack must not be negative, not %d", c.RedisMinReplicasAck))
+	}
+	if c.RedisMinReplicasAck > 0 && c.Store != "redis" {
+		errs = append(errs, fmt.Errorf("--redis-min-replicas-ack needs --store redis (the store is %s)", c.Store))
+	}
+	if c.RedisMinReplicasAck > 0 && (c.RedisMinReplicasAckTimeout <= 0 || c.RedisMinReplicasAckTimeout >= c.StoreWriteTimeout) {
+		errs = append(errs, fmt.Errorf("--redis-min-replicas-ack-timeout must be positive and less than --store-write-timeout %s (it is %s)",
+			c.StoreWriteTimeout, c.RedisMinReplicasAckTimeout))
+	}
+	return errs
 }
 
 // validateJWTKeys checks that at most one source of token keys is given

@@ -34,7 +34,8 @@ func openStore(cfg *Config) (store engine.Store, created bool, err error) {
 		// gatehouse reports the store's state itself (in its words, R45).
 		goredis.SetLogger(debugLogger{slog.Default()})
 		s, err := redisstore.Open(cfg.RedisURL,
-			redisstore.WithReadTimeout(cfg.StoreReadTimeout), redisstore.WithWriteTimeout(cfg.StoreWriteTimeout))
+			redisstore.WithReadTimeout(cfg.StoreReadTimeout), redisstore.WithWriteTimeout(cfg.StoreWriteTimeout),
+			redisstore.WithMinReplicasAck(cfg.RedisMinReplicasAck, cfg.RedisMinReplicasAckTimeout))
 		return s, false, err
 	default:
 		return nil, false, fmt.Errorf("--store must be embedded or redis, not %q", cfg.Store)

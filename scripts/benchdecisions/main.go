@@ -3,7 +3,8 @@
 // `opa run --server` on the same data, the same Rego and the same inputs.
 //
 //	benchdecisions prepare DIR   generate the seeded data set into an embedded
-//	                             store DIR/data, and the question files:
+//	                             store DIR/data (into the Redis REDIS_URL names
+//	                             when set), and the question files:
 //	                             DIR/<set>.gatehouse  POST /v1/decisions bodies
 //	                             DIR/<set>.opa        OPA Data API bodies: the
 //	                                                  input gatehouse builds
@@ -13,7 +14,7 @@
 //	                             ask every question and fail on any answer
 //	                             that differs from DIR/<set>.allow.
 //
-// Environment: SEED (default 1), QUESTIONS (default 20000).
+// Environment: SEED (default 1), QUESTIONS (default 20000), REDIS_URL.
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/adapters/embedded"
+	redisstore "github.com/gatehouse/gatehouse/adapters/redis"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/gatehouse/gatehouse/engine/benchdata"
 	"github.com/gatehouse/gatehouse/policies"
@@ -64,7 +66,7 @@ func prepare(ctx context.Context, dir string) error {
 	n := int(envUint("QUESTIONS", 20_000))
 	start := time.Now()
 	data := benchdata.Generate(seed, benchdata.Full)
-	store, err := embedded.Open(filepath.Join(dir, "data"), embedded.WithNoSync())
+	store, err := openStore(dir)
 	if err != nil {
 		return err
 	}
@@ -96,6 +98,16 @@ func prepare(ctx context.Context, dir string) error {
 		fmt.Printf("%s: %d questions (%d distinct), %d allowed\n", name, len(qs), distinct(qs), allows)
 	}
 	return nil
+}
+
+// openStore opens the store prepare loads the data set into: the Redis
+// that REDIS_URL names (make bench-replicas), else a new embedded store in
+// DIR/data.
+func openStore(dir string) (engine.Store, error) {
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		return redisstore.Open(url, redisstore.WithWriteTimeout(time.Minute), redisstore.WithReadTimeout(time.Minute))
+	}
+	return embedded.Open(filepath.Join(dir, "data"), embedded.WithNoSync())
 }
 
 func distinct(qs []engine.DecisionRequest) int {

@@ -5,6 +5,13 @@
 // kills it when the test ends. Stop and Restart let outage tests (R45) take
 // the server away and bring it back on the same address.
 //
+// StartSentinel starts a deployment managed by Redis Sentinel: a primary, a
+// replica and three sentinels (redis-server --sentinel, from a generated
+// configuration), and returns once the sentinels agree. Its URL is the
+// redis+sentinel:// URL the store's Open takes; Failover (SENTINEL
+// FAILOVER), KillPrimary and RejoinAsReplica move the primary for failover
+// tests.
+//
 // redis-server must be in PATH: `apt-get install -y redis-server`, or run
 // `make test`, which installs it. A missing binary fails the test; it never
 // skips it.

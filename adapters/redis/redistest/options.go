@@ -12,6 +12,7 @@ type config struct {
 	args         []string
 	startTimeout time.Duration
 	ready        []string // PING replies that count as started
+	sentinel     string   // a Sentinel configuration file: run redis-server --sentinel on it
 }
 
 func defaultConfig() config {

@@ -119,6 +119,11 @@ func (s *Server) startLocked() error {
 		"--daemonize", "no",
 		"--logfile", logPath,
 	}
+	if s.cfg.sentinel != "" {
+		// Sentinel mode reads its configuration file, the first argument,
+		// and rewrites it as it learns the deployment.
+		args = append([]string{s.cfg.sentinel, "--sentinel"}, args...)
+	}
 	cmd := exec.Command(s.bin, append(args, s.cfg.args...)...)
 	orphanProof(cmd)
 	if err := cmd.Start(); err != nil {
