@@ -28,6 +28,10 @@ type Store struct {
 
 	readTimeout  time.Duration
 	writeTimeout time.Duration
+
+	// cache, when set, answers decision reads (WithClientSideCache).
+	cacheMaxBytes int64
+	cache         *cache
 }
 
 // Defaults of WithReadTimeout and WithWriteTimeout.
@@ -166,19 +170,35 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 		}
 		return nil, fmt.Errorf("redis: open: %w", err)
 	}
-	return New(client, opts...), nil
+	s := New(client, opts...)
+	if s.cacheMaxBytes > 0 {
+		if copts, err := standaloneOptions(rawURL); err == nil {
+			s.cache = newCache(copts, s.cacheMaxBytes, max(s.readTimeout, s.writeTimeout))
+		}
+	}
+	return s, nil
+}
+
+// standaloneOptions returns the client options of a standalone URL (redis,
+// rediss, unix), as Open sets them.
+func standaloneOptions(rawURL string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	opts.ContextTimeoutEnabled = true
+	opts.DialerRetries = 1
+	return opts, nil
 }
 
 func newClient(rawURL string) (redis.UniversalClient, error) {
 	scheme, rest, _ := strings.Cut(rawURL, "://")
 	switch scheme {
 	case "redis", "rediss", "unix":
-		opts, err := redis.ParseURL(rawURL)
+		opts, err := standaloneOptions(rawURL)
 		if err != nil {
 			return nil, err
 		}
-		opts.ContextTimeoutEnabled = true
-		opts.DialerRetries = 1
 		return redis.NewClient(opts), nil
 	case "redis+sentinel", "rediss+sentinel":
 		opts, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
@@ -210,7 +230,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the client.
+// Close closes the client, and the cache's.
 func (s *Store) Close() error {
-	return s.client.Close()
+	err := s.client.Close()
+	if s.cache != nil {
+		err = errors.Join(err, s.cache.close())
+	}
+	return err
 }
