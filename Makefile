@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench bench-decisions load load-opa redis-server curl promtool clean
+.PHONY: all build run test unit rego lint fuzz bench bench-decisions bench-revocation load load-opa redis-server curl promtool clean
 
 all: build
 
@@ -74,6 +74,13 @@ load-opa: build
 # DURATION, ROUNDS, CONNS, SEED, SERVE_ARGS, GATEHOUSE_ENV: see the script.
 bench-decisions: build
 	scripts/bench-decisions.sh
+
+# bench-revocation: three replicas on one Redis, each with its client-side cache; 1,000
+# revocations (memberships and access grants) through one, and from each write's answer the
+# time to the first deny on the two others: p50, p99, max (issue 11). REVOCATIONS sets the number.
+REVOCATIONS ?= 1000
+bench-revocation: redis-server promtool
+	$(GO) test -count=1 -timeout 60m -run TestRevocationVisibleEverywhere -v ./cmd/gatehouse/revocationtest -revocations $(REVOCATIONS)
 
 redis-server:
 	@scripts/ensure-redis.sh
