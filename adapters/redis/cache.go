@@ -134,6 +134,23 @@ func (h dropHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	return next
 }
 
+// syncCache makes what a commit through this store changed invisible to
+// the cache before Commit returns, so that a replica's own writes are seen
+// by its next decisions, token or not: Redis sent the commit's
+// invalidations to the tracking connection before it answered the commit,
+// so the reply of a PING sent on that connection afterwards comes after
+// them, and go-redis applies them before it reads that reply. When the
+// PING fails, the whole cache is dropped instead.
+func (s *Store) syncCache(ctx context.Context) {
+	if s.cache == nil {
+		return
+	}
+	if err := s.cache.client.Ping(ctx).Err(); err != nil {
+		s.cache.local.Flush()
+		s.cache.drops.Add(1)
+	}
+}
+
 // snapshot reads a decision's records through the cache: the account's
 // version, then each account of need (returning ok false as soon as one is
 // behind its version there), then the records, then the account's version

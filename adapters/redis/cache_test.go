@@ -270,3 +270,27 @@ func TestCacheOnlyForDatabaseZero(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotNil(t, snap.Membership)
 }
+
+// TestCacheSeesItsOwnCommits: a commit through the cached store is seen by
+// its very next Snapshot, without a token (read-your-writes on one
+// replica), each of many times.
+func TestCacheSeesItsOwnCommits(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newCachedStore(t, srv)
+	seedDecision(t, s)
+	member := engine.Membership{Account: "acme", User: "ann", Roles: []string{"admin"}}
+	version := uint64(1)
+	for i := range 50 {
+		snap, err := s.Snapshot(t.Context(), "ann", "acme")
+		require.NoError(t, err)
+		require.NotNil(t, snap.Membership, "round %d", i)
+		revoke(t, s, version)
+		snap, err = s.Snapshot(t.Context(), "ann", "acme")
+		require.NoError(t, err)
+		require.Nil(t, snap.Membership, "round %d: the store's own revocation is seen at once", i)
+		require.NoError(t, s.Commit(t.Context(), engine.Change{
+			Versions: map[string]uint64{"acme": version + 1}, Members: []engine.Membership{member},
+		}))
+		version += 2
+	}
+}

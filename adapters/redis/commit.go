@@ -56,6 +56,7 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	}
 	ctx, cancel := s.writing(ctx)
 	defer cancel()
+	defer s.syncCache(ctx)
 	reply, err := s.commit.Run(ctx, s.client, b.keys, b.args...).StringSlice()
 	if err != nil {
 		return wrapSent("commit", err)

@@ -25,7 +25,9 @@ import (
 // millisecond when idle; so a decision may be answered from state older
 // than a commit by about one network delay plus a millisecond after
 // Redis applied it, and never from an entry older than CacheMaxStaleness.
-// When the tracking connection is lost the cache is dropped. Without the
+// When the tracking connection is lost the cache is dropped. A commit
+// through this store is seen by its next Snapshot: Commit returns once the
+// tracking connection has delivered the commit's invalidations. Without the
 // cache, Snapshot reads Redis in one round trip (two with a partner).
 func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.Snapshot, error) {
 	ctx, cancel := s.reading(ctx)
