@@ -154,7 +154,9 @@ func (h boundHook) bound(ctx context.Context) (context.Context, context.CancelFu
 // call with engine.ErrUnavailable within its timeout however many retries
 // remain (R45). Open also dials once per command attempt (DialerRetries 1):
 // a Redis that refuses connections fails a call in milliseconds. Open does
-// not contact Redis; use Ping to check that it answers.
+// not contact Redis; use Ping to check that it answers. With
+// WithClientSideCache, a standalone URL of database 0 also gets the cache's
+// own client and connection.
 func Open(rawURL string, opts ...Option) (*Store, error) {
 	client, err := newClient(rawURL)
 	if err != nil {
@@ -172,6 +174,8 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 	}
 	s := New(client, opts...)
 	if s.cacheMaxBytes > 0 {
+		// A Sentinel URL is no standalone one: no cache (go-redis caches
+		// for a standalone client only).
 		if copts, err := standaloneOptions(rawURL); err == nil {
 			s.cache = newCache(copts, s.cacheMaxBytes, max(s.readTimeout, s.writeTimeout))
 		}
