@@ -3,6 +3,8 @@ package redis_test
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -243,9 +245,14 @@ func TestCacheDroppedWhenRedisRestarts(t *testing.T) {
 	srv.Stop()
 	_, err = cached.SnapshotAtLeast(t.Context(), "ann", "acme", engine.Token{})
 	require.ErrorIs(t, err, engine.ErrUnavailable, "read around the cache while Redis is down")
+	took := waitFor(t, "the lost connection drops the cache: decisions fail closed", func() bool {
+		_, err := cached.Snapshot(context.Background(), "ann", "acme")
+		return errors.Is(err, engine.ErrUnavailable)
+	})
+	t.Logf("decisions failed closed %v after redis-server stopped", took)
 	srv.Restart()
 
-	took := waitFor(t, "decisions read the restarted, empty Redis", func() bool {
+	took = waitFor(t, "decisions read the restarted, empty Redis", func() bool {
 		snap, err := cached.Snapshot(context.Background(), "ann", "acme")
 		return err == nil && snap.Membership == nil && snap.User == nil
 	})
@@ -293,4 +300,32 @@ func TestCacheSeesItsOwnCommits(t *testing.T) {
 		}))
 		version += 2
 	}
+}
+
+// TestCacheMemoryIsBounded: reading far more records than the bound holds
+// keeps the cache within its bound (go-redis's estimate), evicting the
+// least recently used.
+func TestCacheMemoryIsBounded(t *testing.T) {
+	srv := redistest.Start(t)
+	const bound = 32 << 10
+	s := openStore(t, srv, append(testTimeouts, redisstore.WithClientSideCache(bound))...)
+	const users = 400
+	change := engine.Change{Versions: map[string]uint64{"acme": 0}, Accounts: []engine.Account{{ID: "acme", Name: "Acme"}}}
+	for i := range users {
+		id := fmt.Sprintf("user-%03d", i)
+		change.Users = append(change.Users, engine.User{ID: id, Email: id + "@example.com", FirstName: "A name long enough to weigh"})
+		change.Members = append(change.Members, engine.Membership{Account: "acme", User: id, Roles: []string{"account_viewer"}})
+	}
+	require.NoError(t, s.Commit(t.Context(), change))
+	for i := range users {
+		snap, err := s.Snapshot(t.Context(), fmt.Sprintf("user-%03d", i), "acme")
+		require.NoError(t, err)
+		require.NotNil(t, snap.Membership)
+		stats, _ := s.CacheStats()
+		require.LessOrEqual(t, stats.Bytes, int64(bound), "after %d decisions", i+1)
+	}
+	stats, _ := s.CacheStats()
+	t.Logf("%d decisions on distinct users, bound %d bytes: %d entries, %d bytes", users, bound, stats.Entries, stats.Bytes)
+	assert.Less(t, stats.Entries, 2*users, "least recently used entries were evicted")
+	assert.Equal(t, int64(bound), stats.MaxBytes)
 }
