@@ -27,7 +27,14 @@ const testCacheBytes = 8 << 20
 // newCachedStore opens a Store on srv with the client-side cache.
 func newCachedStore(tb testing.TB, srv *redistest.Server) *redisstore.Store {
 	tb.Helper()
-	return openStore(tb, srv, append(testTimeouts, redisstore.WithClientSideCache(testCacheBytes))...)
+	return newCachedStoreBytes(tb, srv, testCacheBytes)
+}
+
+// newCachedStoreBytes opens a Store on srv with a client-side cache of
+// maxBytes.
+func newCachedStoreBytes(tb testing.TB, srv *redistest.Server, maxBytes int64) *redisstore.Store {
+	tb.Helper()
+	return openStore(tb, srv, append(testTimeouts, redisstore.WithClientSideCache(maxBytes))...)
 }
 
 // TestConformanceCached runs the conformance suite on a Store whose
