@@ -77,10 +77,13 @@ bench-decisions: build
 
 # bench-revocation: three replicas on one Redis, each with its client-side cache; 1,000
 # revocations (memberships and access grants) through one, and from each write's answer the
-# time to the first deny on the two others: p50, p99, max (issue 11). REVOCATIONS sets the number.
+# time to the first deny on the two others: p50, p99, max (issue 11). REVOCATIONS sets the number,
+# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster).
 REVOCATIONS ?= 1000
+REDIS_URL ?=
 bench-revocation: redis-server promtool
-	$(GO) test -count=1 -timeout 60m -run TestRevocationVisibleEverywhere -v ./cmd/gatehouse/revocationtest -revocations $(REVOCATIONS)
+	$(GO) test -count=1 -timeout 60m -run TestRevocationVisibleEverywhere -v ./cmd/gatehouse/revocationtest \
+		-revocations $(REVOCATIONS) -redis-url '$(REDIS_URL)'
 
 redis-server:
 	@scripts/ensure-redis.sh

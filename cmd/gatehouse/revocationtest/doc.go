@@ -8,5 +8,7 @@
 //
 // The package holds tests only. `go test ./cmd/gatehouse/revocationtest`
 // makes 100 revocations; `make bench-revocation` makes 1,000 and prints
-// the p50, p99 and max latency (-revocations N sets the number).
+// the p50, p99 and max latency (-revocations N sets the number;
+// -redis-url URL runs the replicas on another Redis, a Sentinel or a
+// Cluster, instead of the redis-server the test starts).
 package revocationtest
