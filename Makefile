@@ -8,7 +8,7 @@ ADDR       ?= 127.0.0.1:8280
 FUZZTIME   ?= 5s
 GOFLAGS_TEST ?= -race -count=1 -timeout 30m
 
-.PHONY: all build run test unit rego lint fuzz bench bench-decisions bench-replicas load load-opa redis-server curl promtool chromium clean
+.PHONY: all build run test unit rego lint fuzz bench bench-decisions bench-replicas bench-revocation load load-opa redis-server curl promtool chromium clean
 
 all: build
 
@@ -82,6 +82,16 @@ bench-decisions: build
 # with --cache-max-bytes; REPLICAS, DURATION, CONNS, SERVE_ARGS: see the script.
 bench-replicas: build
 	scripts/bench-replicas.sh
+
+# bench-revocation: three replicas on one Redis, each with its client-side cache; 1,000
+# revocations (memberships and access grants) through one, and from each write's answer the
+# time to the first deny on the two others: p50, p99, max (issue 11). REVOCATIONS sets the number,
+# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster).
+REVOCATIONS ?= 1000
+REDIS_URL ?=
+bench-revocation: redis-server promtool
+	$(GO) test -count=1 -timeout 60m -run TestRevocationVisibleEverywhere -v ./cmd/gatehouse/revocationtest \
+		-revocations $(REVOCATIONS) -redis-url '$(REDIS_URL)'
 
 redis-server:
 	@scripts/ensure-redis.sh

@@ -105,6 +105,12 @@ type CallOption func(*call)
 // with a key is retried under WithRetries.
 func IdempotencyKey(key string) CallOption { return func(c *call) { c.key = key } }
 
+// WithConsistencyToken stores in dst the Consistency-Token the write
+// answers: the state it left. A decision carrying it (DecisionRequest's
+// Consistency) is made on state at least that fresh, on any replica. dst
+// is left alone when the answer has none (the write changed nothing).
+func WithConsistencyToken(dst *string) CallOption { return func(c *call) { c.token = dst } }
+
 // call is one API call: its request, and whether it may be retried.
 type call struct {
 	method string
@@ -116,6 +122,8 @@ type call struct {
 	// write is set for calls an idempotency key applies to.
 	write bool
 	key   string
+	// token, when set, receives the answer's Consistency-Token.
+	token *string
 }
 
 // newKey returns a random idempotency key.
@@ -250,6 +258,9 @@ func (c *Client) attempt(ctx context.Context, cl call, body []byte) ([]byte, err
 	}
 	if resp.StatusCode >= 300 {
 		return nil, decodeError(resp.StatusCode, raw)
+	}
+	if t := resp.Header.Get("Consistency-Token"); t != "" && cl.token != nil {
+		*cl.token = t
 	}
 	return raw, nil
 }

@@ -16,6 +16,15 @@ type DecisionRequest struct {
 	Resource Resource `json:"resource"`
 	// Context is free-form; json.Number values reach the policy exact.
 	Context map[string]any `json:"context,omitempty"`
+	// Consistency, when set, asks for state at least as fresh as a write
+	// left (WithConsistencyToken); nil: what the replica holds.
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
+
+// Consistency is how fresh a decision's state must be.
+type Consistency struct {
+	// AtLeast is a write's Consistency-Token.
+	AtLeast string `json:"at_least"`
 }
 
 // Resource is what a decision is about: an account, or a virtual account

@@ -55,6 +55,9 @@ func at(account string) func(context.Context) (string, error) {
 // is looked up before each decision and replayed instead; the first answer
 // is committed with the change.
 //
+// With Writes in ctx (WithWrites), the token of the committed change is
+// recorded there.
+//
 // The whole command, its attempts included, is bounded by WithCommandTimeout.
 func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
 	ctx, cancel := e.commandContext(ctx)
@@ -85,6 +88,11 @@ func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
 			return err
 		}
 		change.ID = newID()
+		writes := writesFrom(ctx)
+		if writes != nil {
+			t := tokenOf(change)
+			writes.decided = &t
+		}
 		var answer []byte
 		if idem != nil {
 			if answer, err = idem.Answer(cmd.result()); err != nil {
@@ -102,6 +110,9 @@ func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
 		if err == nil {
 			if idem != nil {
 				idem.answer = answer
+			}
+			if writes != nil {
+				writes.committed = writes.decided
 			}
 			return nil
 		}

@@ -72,6 +72,9 @@ type storeKind struct {
 var storeKinds = []storeKind{
 	{name: "embedded", open: openEmbeddedStore},
 	{name: "redis", open: func(tb testing.TB) engine.Store { return openRedisStore(tb, redistest.Start(tb)) }},
+	{name: "redis-cached", open: func(tb testing.TB) engine.Store {
+		return openRedisStore(tb, redistest.Start(tb), redisstore.WithClientSideCache(8<<20))
+	}},
 }
 
 func openEmbeddedStore(tb testing.TB) engine.Store {
@@ -83,9 +86,10 @@ func openEmbeddedStore(tb testing.TB) engine.Store {
 }
 
 // openRedisStore opens a store with its own connection to srv.
-func openRedisStore(tb testing.TB, srv *redistest.Server) engine.Store {
+func openRedisStore(tb testing.TB, srv *redistest.Server, opts ...redisstore.Option) engine.Store {
 	tb.Helper()
-	s, err := redisstore.Open(srv.URL(), redisstore.WithReadTimeout(time.Minute), redisstore.WithWriteTimeout(time.Minute))
+	opts = append(opts, redisstore.WithReadTimeout(time.Minute), redisstore.WithWriteTimeout(time.Minute))
+	s, err := redisstore.Open(srv.URL(), opts...)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = s.Close() })
 	return s

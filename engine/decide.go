@@ -26,6 +26,9 @@ type DecisionRequest struct {
 	// not authenticated (serve --decision-auth none). The HTTP API sets it
 	// from the credentials, never from the body.
 	Caller string
+	// AtLeast, when set, is a write's consistency token: the decision is
+	// made on state at least as fresh as the write left (Store.SnapshotAtLeast).
+	AtLeast *Token
 }
 
 // Resource is an account, or one of its virtual accounts.
@@ -209,7 +212,13 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	sctx, sp := e.startSpan(ctx, SpanSnapshot)
-	snap, err := e.store.Snapshot(sctx, req.Subject, req.Resource.Account)
+	var snap Snapshot
+	var err error
+	if req.AtLeast != nil {
+		snap, err = e.store.SnapshotAtLeast(sctx, req.Subject, req.Resource.Account, *req.AtLeast)
+	} else {
+		snap, err = e.store.Snapshot(sctx, req.Subject, req.Resource.Account)
+	}
 	sp.finish(err)
 	if err != nil {
 		d.failClosed(ctx, err, "could not read the store")

@@ -15,6 +15,7 @@ const (
 	inputAction            = "action"
 	inputResource          = "resource"
 	inputContext           = "context"
+	inputConsistency       = "consistency"
 	inputNow               = "now_ns"
 	inputUser              = "user"
 	inputAccount           = "account"

@@ -290,7 +290,9 @@ func grantField(g *DecisionGrant, field string) string {
 // ParseDecisionInput reads the input of a Data API query (decoded JSON,
 // numbers as json.Number to keep them exact) as the decision question:
 // {"subject", "action", "resource": {"account", "virtual_account"},
-// "context"}, validated as DecisionRequest.Validate does. The keys that
+// "context", "consistency": {"at_least": token}}, validated as
+// DecisionRequest.Validate does; consistency.at_least is a write's token
+// (ParseToken), given to the store, not to the policy. The keys that
 // gatehouse fills from the store, the clock or the caller's credentials
 // (user, account, membership, partner_membership, tenant, now_ns, caller)
 // are refused, and so is any other key:
@@ -326,8 +328,10 @@ func ParseDecisionInput(input any) (DecisionRequest, error) {
 			req.Resource, err = inputResourceOf(obj[k])
 		case inputContext:
 			req.Context, err = inputContextOf(obj[k])
+		case inputConsistency:
+			req.AtLeast, err = inputConsistencyOf(obj[k])
 		default:
-			err = Invalid("input."+k, "is not a known field (the question has subject, action, resource and context)")
+			err = Invalid("input."+k, "is not a known field (the question has subject, action, resource, context and consistency)")
 		}
 		if err != nil {
 			return DecisionRequest{}, err
@@ -388,6 +392,32 @@ func inputContextOf(v any) (map[string]any, error) {
 		return c, nil
 	}
 	return nil, Invalid("input.context", "must be an object")
+}
+
+// inputConsistencyOf reads {"at_least": token}; null asks for nothing.
+func inputConsistencyOf(v any) (*Token, error) {
+	const field = "input." + inputConsistency
+	if v == nil {
+		return nil, nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, Invalid(field, "must be an object {at_least}")
+	}
+	for k := range obj {
+		if k != "at_least" {
+			return nil, Invalid(field+"."+k, "is not a known field (consistency has at_least)")
+		}
+	}
+	text, ok := obj["at_least"].(string)
+	if !ok {
+		return nil, Invalid(field+".at_least", "must be a string: a consistency token, as a write answers it")
+	}
+	t, err := ParseToken(field+".at_least", text)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // prefixInputField names a field of the question as a field of input.

@@ -18,6 +18,15 @@ type Store interface {
 	// subject acting on account needs. Missing parts are nil, never errors.
 	Snapshot(ctx context.Context, subject, account string) (Snapshot, error)
 
+	// SnapshotAtLeast is Snapshot read on state at least as fresh as
+	// atLeast: every account it names at its version or past it. A store
+	// that answers Snapshot from a local cache reads around the cache when
+	// the cache is behind atLeast, and when atLeast names no account. When
+	// the store itself has not reached a version atLeast names (a token of
+	// a write a failover lost, or a forged one), the error wraps
+	// ErrUnavailable: the decision fails closed.
+	SnapshotAtLeast(ctx context.Context, subject, account string, atLeast Token) (Snapshot, error)
+
 	// AccountState returns the account, its members, its requests with the
 	// given statuses (all when none are given) and its current version, read
 	// consistently. Commands decide on it and commit with that version.

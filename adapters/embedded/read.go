@@ -18,29 +18,37 @@ func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.S
 	var snap engine.Snapshot
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
-		if snap.User, err = getPtr[engine.User](tx.Bucket(bucketUsers), []byte(subject)); err != nil {
-			return err
-		}
-		if snap.Account, err = getPtr[engine.Account](tx.Bucket(bucketAccounts), []byte(account)); err != nil {
-			return err
-		}
-		members := tx.Bucket(bucketMembers)
-		if snap.Membership, err = getPtr[engine.Membership](members, compoundKey(account, subject)); err != nil {
-			return err
-		}
-		if snap.Account != nil && snap.Account.Partner != "" {
-			key := compoundKey(snap.Account.Partner, subject)
-			if snap.PartnerMembership, err = getPtr[engine.Membership](members, key); err != nil {
-				return err
-			}
-		}
-		snap.TenantExclusive = tx.Bucket(bucketExclusive).Get([]byte(account)) != nil
-		if _, err := getJSON(tx.Bucket(bucketGrants), compoundKey(account, subject), &snap.TenantGrants); err != nil {
-			return err
-		}
-		return nil
+		snap, err = snapshot(tx, subject, account)
+		return err
 	})
 	if err != nil {
+		return engine.Snapshot{}, err
+	}
+	return snap, nil
+}
+
+// snapshot reads what Snapshot returns in tx.
+func snapshot(tx *bolt.Tx, subject, account string) (engine.Snapshot, error) {
+	var snap engine.Snapshot
+	var err error
+	if snap.User, err = getPtr[engine.User](tx.Bucket(bucketUsers), []byte(subject)); err != nil {
+		return engine.Snapshot{}, err
+	}
+	if snap.Account, err = getPtr[engine.Account](tx.Bucket(bucketAccounts), []byte(account)); err != nil {
+		return engine.Snapshot{}, err
+	}
+	members := tx.Bucket(bucketMembers)
+	if snap.Membership, err = getPtr[engine.Membership](members, compoundKey(account, subject)); err != nil {
+		return engine.Snapshot{}, err
+	}
+	if snap.Account != nil && snap.Account.Partner != "" {
+		key := compoundKey(snap.Account.Partner, subject)
+		if snap.PartnerMembership, err = getPtr[engine.Membership](members, key); err != nil {
+			return engine.Snapshot{}, err
+		}
+	}
+	snap.TenantExclusive = tx.Bucket(bucketExclusive).Get([]byte(account)) != nil
+	if _, err := getJSON(tx.Bucket(bucketGrants), compoundKey(account, subject), &snap.TenantGrants); err != nil {
 		return engine.Snapshot{}, err
 	}
 	return snap, nil

@@ -16,7 +16,9 @@ const MaxBatchChecks = 100
 // decide answers POST /v1/decisions. It is the hot path: one strict decode
 // into a small struct, one engine call, one encode into a pooled buffer.
 // Numbers in context stay exact (json.Number): an integer above 2^53
-// reaches the policy unchanged.
+// reaches the policy unchanged. With consistency.at_least, the decision is
+// made on state at least as fresh as that write's token; a malformed token
+// is a 400 naming the field.
 func (s *Server) decide(c *gin.Context) {
 	var req decisionRequest
 	if err := s.decodeBody(c, &req, bodyRequired|bodyNumbers); err != nil {
@@ -29,11 +31,17 @@ func (s *Server) decide(c *gin.Context) {
 		s.renderError(c, err)
 		return
 	}
+	var err error
+	if dr.AtLeast, err = req.Consistency.atLeast("consistency"); err != nil {
+		s.renderError(c, err)
+		return
+	}
 	s.render(c, http.StatusOK, newDecisionResponse(s.eng.Decide(c.Request.Context(), dr)))
 }
 
 // decideBatch answers POST /v1/decisions/batch, in the order of the checks.
-// Numbers in context stay exact, as in decide.
+// Numbers in context stay exact, as in decide. A consistency beside the
+// checks applies to every check that names none of its own.
 func (s *Server) decideBatch(c *gin.Context) {
 	var req batchRequest
 	if err := s.decodeBody(c, &req, bodyRequired|bodyNumbers); err != nil {
@@ -47,6 +55,11 @@ func (s *Server) decideBatch(c *gin.Context) {
 		}})
 		return
 	}
+	all, err := req.Consistency.atLeast("consistency")
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
 	reqs := make([]engine.DecisionRequest, len(req.Checks))
 	for i, check := range req.Checks {
 		reqs[i] = check.toEngine()
@@ -54,6 +67,13 @@ func (s *Server) decideBatch(c *gin.Context) {
 		if err := reqs[i].Validate(); err != nil {
 			s.renderError(c, prefixField("checks["+strconv.Itoa(i)+"].", err))
 			return
+		}
+		if reqs[i].AtLeast, err = check.Consistency.atLeast("checks[" + strconv.Itoa(i) + "].consistency"); err != nil {
+			s.renderError(c, err)
+			return
+		}
+		if reqs[i].AtLeast == nil {
+			reqs[i].AtLeast = all
 		}
 	}
 	decisions := s.eng.DecideBatch(c.Request.Context(), reqs)

@@ -49,6 +49,8 @@ func answerWith[T any](status int, body func(T) any) answer {
 type keptAnswer struct {
 	Status int             `json:"status"`
 	Body   json.RawMessage `json:"body,omitempty"`
+	// Token is the Consistency-Token of the change committed with it.
+	Token string `json:"token,omitempty"`
 }
 
 // idempotent reads the Idempotency-Key of a write (POST, PUT, PATCH,
@@ -82,12 +84,18 @@ func (s *Server) idempotent(c *gin.Context) {
 		Key:         key[0],
 		Fingerprint: fingerprint(c.Request, body),
 		Answer: func(result any) ([]byte, error) {
+			kept := keptAnswer{Status: http.StatusOK}
+			if w := writesOf(c); w != nil {
+				if t, ok := w.Decided(); ok {
+					kept.Token = t.String()
+				}
+			}
 			a, _ := c.Value(answerCtxKey).(answer)
 			if a == nil {
-				return json.Marshal(keptAnswer{Status: http.StatusOK})
+				return json.Marshal(kept)
 			}
 			status, v := a(result)
-			kept := keptAnswer{Status: status}
+			kept.Status = status
 			if v != nil {
 				b := s.buffers.get()
 				defer s.buffers.put(b)
@@ -127,6 +135,9 @@ func (s *Server) writeKept(c *gin.Context) bool {
 	}
 	if replayed {
 		c.Header(replayedHeader, "true")
+	}
+	if kept.Token != "" {
+		c.Header(tokenHeader, kept.Token)
 	}
 	if len(kept.Body) == 0 {
 		c.Status(kept.Status)

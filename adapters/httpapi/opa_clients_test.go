@@ -79,7 +79,7 @@ func TestDefaultDecisionRefusesBadInput(t *testing.T) {
 		{"a forged membership", forgedInput, http.StatusBadRequest, "invalid_parameter",
 			"input.membership: is filled by gatehouse from the store; a caller may not set it"},
 		{"the input wrapped as for /v1/data", `{"input": ` + aliceManages + `}`, http.StatusBadRequest, "invalid_parameter",
-			"input.input: is not a known field (the question has subject, action, resource and context)"},
+			"input.input: is not a known field (the question has subject, action, resource, context and consistency)"},
 		{"no body", ``, http.StatusBadRequest, "invalid_parameter",
 			"input: is required: the decision question {subject, action, resource, context}"},
 		{"malformed JSON", `{"subject": `, http.StatusBadRequest, "invalid_parameter", ""},

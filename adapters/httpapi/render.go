@@ -44,6 +44,7 @@ func (s *Server) render(c *gin.Context, status int, v any) {
 	if s.writeKept(c) {
 		return
 	}
+	setToken(c)
 	b := s.buffers.get()
 	defer s.buffers.put(b)
 	if err := b.enc.Encode(v); err != nil {
@@ -56,6 +57,7 @@ func (s *Server) render(c *gin.Context, status int, v any) {
 // renderNoContent writes a 204 answer.
 func (s *Server) renderNoContent(c *gin.Context) {
 	if !s.writeKept(c) {
+		setToken(c)
 		c.Status(http.StatusNoContent)
 	}
 }

@@ -126,7 +126,7 @@ func (s *Server) routes() *gin.Engine {
 		r.Handle(method, "/v1/data/*path", s.writeData)
 	}
 
-	v1 := r.Group("/v1", s.authenticate, s.idempotent)
+	v1 := r.Group("/v1", s.authenticate, s.collectWrites, s.idempotent)
 	v1.PUT("/users/:id", s.putUser)
 	v1.GET("/users/:id", s.getUser)
 	v1.PUT("/accounts/:id", s.putAccount)

@@ -12,6 +12,8 @@ type decisionRequest struct {
 	Action   string         `json:"action"`
 	Resource resourceRef    `json:"resource"`
 	Context  map[string]any `json:"context"`
+	// Consistency asks for state at least as fresh as a write's token.
+	Consistency *consistencyRef `json:"consistency"`
 }
 
 type resourceRef struct {
@@ -75,6 +77,8 @@ func newDecisionResponse(d engine.Decision) decisionResponse {
 
 type batchRequest struct {
 	Checks []decisionRequest `json:"checks"`
+	// Consistency applies to every check that names none of its own.
+	Consistency *consistencyRef `json:"consistency"`
 }
 
 type batchResponse struct {

@@ -56,6 +56,7 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	}
 	ctx, cancel := s.writing(ctx)
 	defer cancel()
+	defer s.syncCache(ctx)
 	var record string
 	if change.ID != "" {
 		record = s.keys.commit(home(change), change.ID)

@@ -86,6 +86,20 @@
 // reads in one MULTI/EXEC so that the state and its version are of one
 // instant.
 //
+// # Client-side cache and consistency tokens
+//
+// With WithClientSideCache, Snapshot reads the account's version, the same
+// records with one GET, HGET or EXISTS each, and the version again, on a
+// client of its own with one RESP3 connection that Redis tracks (CLIENT
+// TRACKING): go-redis's client-side cache answers them from memory until
+// Redis says a key changed. One connection carries every read and every
+// invalidation, in Redis's order, so the cache never holds an account's
+// version v next to a record that a commit up to v made stale; that is what
+// lets SnapshotAtLeast answer a consistency token (engine.Token) from the
+// cache when its versions are reached, and read Redis around the cache
+// (pipelines, which go-redis never caches) when they are not. Losing the
+// tracking connection drops the whole cache.
+//
 // # Errors
 //
 // A missing key wraps engine.ErrNotFound. A Redis that cannot be reached

@@ -11,14 +11,14 @@ import (
 	"github.com/gatehouse/gatehouse/engine"
 )
 
-// Snapshot reads what one decision needs in one round trip: a pipeline of
+// readSnapshot reads what one decision needs from Redis itself, around any
+// client-side cache, in one round trip: a pipeline of
 // the subject's user, the account, the subject's membership and tenant
 // grants, and the tenant's exclusivity flag, all but the user in the
 // account's hash slot. Only when the account has a partner does a second
-// round trip read the subject's membership in the partner.
-func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.Snapshot, error) {
-	ctx, cancel := s.reading(ctx)
-	defer cancel()
+// round trip read the subject's membership in the partner. The caller
+// bounds ctx (Store.reading).
+func (s *Store) readSnapshot(ctx context.Context, subject, account string) (engine.Snapshot, error) {
 	pipe := s.client.Pipeline()
 	userCmd := pipe.Get(ctx, s.keys.user(subject))
 	accountCmd := pipe.Get(ctx, s.keys.account(account))

@@ -30,6 +30,10 @@ type Store struct {
 
 	readTimeout  time.Duration
 	writeTimeout time.Duration
+
+	// cache, when set, answers decision reads (WithClientSideCache).
+	cacheMaxBytes int64
+	cache         *cache
 }
 
 // Defaults of WithReadTimeout and WithWriteTimeout.
@@ -152,7 +156,9 @@ func (h boundHook) bound(ctx context.Context) (context.Context, context.CancelFu
 // call with engine.ErrUnavailable within its timeout however many retries
 // remain (R45). Open also dials once per command attempt (DialerRetries 1):
 // a Redis that refuses connections fails a call in milliseconds. Open does
-// not contact Redis; use Ping to check that it answers.
+// not contact Redis; use Ping to check that it answers. With
+// WithClientSideCache, a standalone URL of database 0 also gets the cache's
+// own client and connection.
 func Open(rawURL string, opts ...Option) (*Store, error) {
 	client, err := newClient(rawURL)
 	if err != nil {
@@ -168,19 +174,37 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 		}
 		return nil, fmt.Errorf("redis: open: %w", err)
 	}
-	return New(client, opts...), nil
+	s := New(client, opts...)
+	if s.cacheMaxBytes > 0 {
+		// A Sentinel URL is no standalone one: no cache (go-redis caches
+		// for a standalone client only).
+		if copts, err := standaloneOptions(rawURL); err == nil {
+			s.cache = newCache(copts, s.cacheMaxBytes, max(s.readTimeout, s.writeTimeout))
+		}
+	}
+	return s, nil
+}
+
+// standaloneOptions returns the client options of a standalone URL (redis,
+// rediss, unix), as Open sets them.
+func standaloneOptions(rawURL string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	opts.ContextTimeoutEnabled = true
+	opts.DialerRetries = 1
+	return opts, nil
 }
 
 func newClient(rawURL string) (redis.UniversalClient, error) {
 	scheme, rest, _ := strings.Cut(rawURL, "://")
 	switch scheme {
 	case "redis", "rediss", "unix":
-		opts, err := redis.ParseURL(rawURL)
+		opts, err := standaloneOptions(rawURL)
 		if err != nil {
 			return nil, err
 		}
-		opts.ContextTimeoutEnabled = true
-		opts.DialerRetries = 1
 		return redis.NewClient(opts), nil
 	case "redis+sentinel", "rediss+sentinel":
 		opts, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
@@ -212,7 +236,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the client.
+// Close closes the client, and the cache's.
 func (s *Store) Close() error {
-	return s.client.Close()
+	err := s.client.Close()
+	if s.cache != nil {
+		err = errors.Join(err, s.cache.close())
+	}
+	return err
 }

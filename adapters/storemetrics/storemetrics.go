@@ -43,7 +43,7 @@ func Wrap(next engine.Store, reg prometheus.Registerer) *Store {
 	reg.MustRegister(calls, seconds)
 	s := &Store{next: next, ops: map[string]*op{}}
 	for _, name := range []string{
-		"snapshot", "account_state", "commit", "get_user", "get_account", "get_member", "list_members",
+		"snapshot", "snapshot_at_least", "account_state", "commit", "get_user", "get_account", "get_member", "list_members",
 		"get_request", "list_requests", "idempotency", "due_expiries", "list_audit", "list_events", "list_events_for", "ping",
 		"save_policy", "get_policy", "list_policies", "activate_policy", "active_policy", "watch_policy",
 		"acquire_lease", "get_cursor", "set_cursor",
@@ -84,6 +84,14 @@ func (s *Store) Snapshot(ctx context.Context, subject, account string) (engine.S
 	start := time.Now()
 	v, err := s.next.Snapshot(ctx, subject, account)
 	s.observe("snapshot", start, err)
+	return v, err
+}
+
+// SnapshotAtLeast implements engine.Store.
+func (s *Store) SnapshotAtLeast(ctx context.Context, subject, account string, atLeast engine.Token) (engine.Snapshot, error) {
+	start := time.Now()
+	v, err := s.next.SnapshotAtLeast(ctx, subject, account, atLeast)
+	s.observe("snapshot_at_least", start, err)
 	return v, err
 }
 

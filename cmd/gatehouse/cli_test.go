@@ -170,6 +170,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "webhook not http", change: func(c *Config) { c.WebhookURLs, c.WebhookSecretFile = []string{"ftp://x"}, "s" }, want: "--webhook-url"},
 		{name: "webhook without secret", change: func(c *Config) { c.WebhookURLs = []string{"http://x"} }, want: "--webhook-secret-file"},
 		{name: "negative cache", change: func(c *Config) { c.DecisionCache = -1 }, want: "--decision-cache"},
+		{name: "negative client-side cache", change: func(c *Config) { c.CacheMaxBytes = -1 }, want: "--cache-max-bytes"},
 		{name: "zero decision timeout", change: func(c *Config) { c.DecisionTimeout = 0 }, want: "--decision-timeout"},
 		{name: "negative JWT leeway", change: func(c *Config) { c.JWTLeeway = -time.Second }, want: "--jwt-leeway must be between 0s and 5m0s"},
 		{name: "JWT leeway over 5m", change: func(c *Config) { c.JWTLeeway = 10 * time.Minute }, want: "--jwt-leeway"},

@@ -74,6 +74,9 @@ type Config struct {
 	ExpirySweep     time.Duration
 	DecisionCache   int
 	DecisionTimeout time.Duration
+	// CacheMaxBytes bounds serve's client-side cache of the records
+	// decisions read from Redis; 0: no cache.
+	CacheMaxBytes int64
 
 	// HTTP bounds the phases of a request and the open connections.
 	HTTP HTTPConfig
@@ -100,6 +103,7 @@ func DefaultConfig() *Config {
 		RedisURL:        "redis://127.0.0.1:6379/0",
 		ExpirySweep:     5 * time.Second,
 		DecisionCache:   100_000,
+		CacheMaxBytes:   64 << 20,
 		DecisionTimeout: engine.DefaultDecisionTimeout,
 		JWTLeeway:       httpapi.DefaultJWTLeeway,
 		Server:          "http://127.0.0.1:8280",
@@ -163,6 +167,8 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.OTelInsecure, "otel-insecure", c.OTelInsecure, "send traces to --otel-endpoint in plaintext (a collector on loopback); otherwise over TLS")
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
+	fs.Int64Var(&c.CacheMaxBytes, "cache-max-bytes", c.CacheMaxBytes,
+		"with --store redis on a standalone Redis (database 0), bytes of the records decisions read kept in memory and invalidated by Redis (client-side caching): a warm decision makes no Redis round trip (0: off)")
 	c.HTTP.bindFlags(fs)
 	c.TLS.bindFlags(fs)
 	fs.StringVar(&c.DecisionAuth, "decision-auth", c.DecisionAuth,
@@ -273,6 +279,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DecisionCache < 0 {
 		errs = append(errs, errors.New("--decision-cache must not be negative"))
+	}
+	if c.CacheMaxBytes < 0 {
+		errs = append(errs, errors.New("--cache-max-bytes must not be negative"))
 	}
 	if c.ExpirySweep <= 0 {
 		errs = append(errs, errors.New("--expiry-sweep must be positive"))

@@ -216,7 +216,7 @@ func TestOPARESTConventionsOnTheDemo(t *testing.T) {
 
 	status, raw = post(t, srv.url+"/", `{"input": `+question+`}`)
 	assert.Equal(t, http.StatusBadRequest, status, "POST / takes the input whole, not wrapped: %s", raw)
-	assert.JSONEq(t, `{"code": "invalid_parameter", "message": "input.input: is not a known field (the question has subject, action, resource and context)"}`, string(raw))
+	assert.JSONEq(t, `{"code": "invalid_parameter", "message": "input.input: is not a known field (the question has subject, action, resource, context and consistency)"}`, string(raw))
 
 	status, raw = post(t, srv.url+"/v1/batch/data/gatehouse/decision/result", `{"inputs": {"q1": `+question+`}}`)
 	require.Equal(t, http.StatusOK, status, string(raw))

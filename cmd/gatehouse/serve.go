@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/adapters/decisionlog"
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
 	"github.com/gatehouse/gatehouse/adapters/policywatch"
+	redisstore "github.com/gatehouse/gatehouse/adapters/redis"
 	"github.com/gatehouse/gatehouse/adapters/storemetrics"
 	"github.com/gatehouse/gatehouse/adapters/webhook"
 	"github.com/gatehouse/gatehouse/engine"
@@ -136,13 +137,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer ln.Close() // a Unix socket's file is removed, even on an early return
-	raw, created, err := openStore(cfg)
+	raw, created, err := openStore(cfg, redisstore.WithClientSideCache(cfg.CacheMaxBytes))
 	if err != nil {
 		return err
 	}
 	if created {
 		log.Info("created a new, empty embedded store", "data_dir", cfg.DataDir)
 	}
+	exportCache(raw, cfg, reg, log)
 	store := storemetrics.Wrap(raw, reg)
 	defer store.Close()
 	eng, err := engine.New(store, policy, engOpts...)

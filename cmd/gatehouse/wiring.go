@@ -9,18 +9,21 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/adapters/embedded"
 	redisstore "github.com/gatehouse/gatehouse/adapters/redis"
+	"github.com/gatehouse/gatehouse/adapters/storemetrics"
 	"github.com/gatehouse/gatehouse/engine"
 	"github.com/gatehouse/gatehouse/policies"
 )
 
 // openStore opens the store the configuration names, creating the embedded
 // one when --data-dir holds none: for the commands meant to create a store
-// (serve, seed). created reports that it did.
-func openStore(cfg *Config) (store engine.Store, created bool, err error) {
+// (serve, seed). created reports that it did. extra are options of a Redis
+// store (serve's client-side cache).
+func openStore(cfg *Config, extra ...redisstore.Option) (store engine.Store, created bool, err error) {
 	switch cfg.Store {
 	case "embedded":
 		_, statErr := os.Stat(filepath.Join(cfg.DataDir, embedded.FileName))
@@ -33,9 +36,11 @@ func openStore(cfg *Config) (store engine.Store, created bool, err error) {
 		// go-redis prints its pool's dial failures to stderr on its own;
 		// gatehouse reports the store's state itself (in its words, R45).
 		goredis.SetLogger(debugLogger{slog.Default()})
-		s, err := redisstore.Open(cfg.RedisURL,
+		opts := append([]redisstore.Option{
 			redisstore.WithReadTimeout(cfg.StoreReadTimeout), redisstore.WithWriteTimeout(cfg.StoreWriteTimeout),
-			redisstore.WithMinReplicasAck(cfg.RedisMinReplicasAck, cfg.RedisMinReplicasAckTimeout))
+			redisstore.WithMinReplicasAck(cfg.RedisMinReplicasAck, cfg.RedisMinReplicasAckTimeout),
+		}, extra...)
+		s, err := redisstore.Open(cfg.RedisURL, opts...)
 		return s, false, err
 	default:
 		return nil, false, fmt.Errorf("--store must be embedded or redis, not %q", cfg.Store)
@@ -153,4 +158,26 @@ func openReadingEngine(ctx context.Context, cfg *Config, elsewhere string, opts 
 		return nil, nil, err
 	}
 	return eng, store, nil
+}
+
+// exportCache exports the Redis store's client-side cache in /metrics
+// (storemetrics.RegisterCache), or says why a Redis store has none.
+func exportCache(store engine.Store, cfg *Config, reg prometheus.Registerer, log *slog.Logger) {
+	rs, ok := store.(*redisstore.Store)
+	if !ok {
+		return
+	}
+	if _, cached := rs.CacheStats(); !cached {
+		if cfg.CacheMaxBytes > 0 {
+			log.Info("no client-side cache: go-redis caches for a standalone Redis, database 0, only; every decision reads Redis")
+		}
+		return
+	}
+	storemetrics.RegisterCache(reg, func() storemetrics.CacheStats {
+		s, _ := rs.CacheStats()
+		return storemetrics.CacheStats{
+			Hits: s.Hits, Misses: s.Misses, Invalidations: s.Invalidations, Drops: s.Drops, ReadsAround: s.ReadsAround,
+			Entries: s.Entries, Bytes: s.Bytes, MaxBytes: s.MaxBytes,
+		}
+	})
 }

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(tb testing.TB) engine.Store) {
 		{"Members", testMembers},
 		{"Requests", testRequests},
 		{"Snapshot", testSnapshot},
+		{"SnapshotAtLeast", testSnapshotAtLeast},
 		{"CommitVersions", testCommitVersions},
 		{"CommitConflictWritesNothing", testCommitConflictWritesNothing},
 		{"CommitRaceRetriesAllLand", testCommitRaceRetries},
