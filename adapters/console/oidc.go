@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/gatehouse/gatehouse/engine"
 	"golang.org/x/oauth2"
 )
 
@@ -73,6 +72,10 @@ type OIDCConfig struct {
 	// example email, as the API's --jwt-subject-claim). Its value must be a
 	// valid gatehouse id.
 	SubjectClaim string
+	// ValidSubject says whether a subject is an id the API accepts (cmd
+	// passes the engine's rule: the console decides nothing itself and
+	// imports only the client). Nil accepts any non-empty subject.
+	ValidSubject func(string) bool
 	// CookieKey encrypts and authenticates the flow cookie: OIDCCookieKeySize
 	// random bytes, the same on every replica behind one callback URL.
 	CookieKey []byte
@@ -94,6 +97,7 @@ type OIDCLogin struct {
 	client       *http.Client
 	aead         cipher.AEAD
 	subjectClaim string
+	validSubject func(string) bool
 	cookiePath   string
 	secure       bool
 	flowTimeout  time.Duration
@@ -194,6 +198,7 @@ func NewOIDCLogin(ctx context.Context, cfg OIDCConfig) (*OIDCLogin, error) {
 		client:       cfg.HTTPClient,
 		aead:         aead,
 		subjectClaim: cfg.SubjectClaim,
+		validSubject: cfg.ValidSubject,
 		cookiePath:   path,
 		secure:       redirect.Scheme == "https",
 		flowTimeout:  cfg.FlowTimeout,
@@ -392,8 +397,8 @@ func (l *OIDCLogin) subject(idt *oidc.IDToken) (string, error) {
 		}
 		subject = s
 	}
-	if !engine.ValidID(subject) {
-		return "", fmt.Errorf("the ID token's %s claim is not a valid gatehouse id (letters, digits, '.', '_', '-', '@', at most %d)", l.subjectClaim, engine.MaxIDLength)
+	if subject == "" || (l.validSubject != nil && !l.validSubject(subject)) {
+		return "", fmt.Errorf("the ID token's %s claim is not a valid gatehouse id (letters, digits, '.', '_', '-', '@', at most 128)", l.subjectClaim)
 	}
 	return subject, nil
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 // Issue 12, item 2: signing in to the console with an identity provider,
@@ -104,6 +106,7 @@ func (c *oidcConsole) config(subjectClaim string) OIDCConfig {
 		ClientSecret: c.idp.ClientSecret,
 		RedirectURL:  c.srv.URL + oidcCallbackPath,
 		SubjectClaim: subjectClaim,
+		ValidSubject: engine.ValidID,
 		CookieKey:    key,
 		Now:          c.clock.Now,
 	}
