@@ -1,4 +1,7 @@
--- Applies one engine.Change atomically; commit.go builds the arguments.
+-- Applies the writes of one hash slot atomically: the home account's part
+-- of an engine.Change (commit.go), or one step of an outbox entry on
+-- another slot (relay.go), whose "commit record" is then the step's
+-- applied marker. Every key is in one slot.
 --
 -- ARGV[1] is the index in KEYS of the commit record key (0: none) and
 -- ARGV[2] its time to live in milliseconds; ARGV[3] the index of the
@@ -9,12 +12,6 @@
 -- is version 0). Then come the writes, each as three or more ARGV entries:
 -- command, index of its key in KEYS, argument count, arguments. Versions are
 -- incremented by INCR and HINCRBY writes, which commit.go appends.
---
--- Besides Redis commands, a write may be XADDSAMEID: an XADD, on its own
--- key, with the entry id that the previous XADD of the list returned (its
--- arguments are the fields and values only). Commit uses it to copy an event
--- to each recipient's stream under the id it got in the global stream; those
--- ids only ever grow, so the copy is always above the stream's last entry.
 --
 -- Returns {"applied"} and writes nothing when the commit record exists: this
 -- very change was applied before (its reply was lost, and it is sent again).
@@ -51,35 +48,23 @@ end
 -- Check the whole write list before the first write: a script that fails
 -- halfway keeps its earlier writes.
 local allowed = {
-  SET = true, HSET = true, HDEL = true, ZADD = true, ZREM = true, XADD = true, XADDSAMEID = true,
+  SET = true, HSET = true, HDEL = true, ZADD = true, ZREM = true, XADD = true,
   INCR = true, HINCRBY = true,
 }
 local first = 7 + 3 * c
-local added = false
 local a = first
 while a <= #ARGV do
   local argc = tonumber(ARGV[a + 2])
-  if not allowed[ARGV[a]] or not KEYS[tonumber(ARGV[a + 1])] or not argc or a + 2 + argc > #ARGV
-      or (ARGV[a] == 'XADDSAMEID' and not added) then
+  if not allowed[ARGV[a]] or not KEYS[tonumber(ARGV[a + 1])] or not argc or a + 2 + argc > #ARGV then
     return redis.error_reply('gatehouse commit: malformed write at ARGV[' .. a .. ']')
   end
-  added = added or ARGV[a] == 'XADD'
   a = a + 3 + argc
 end
 
-local last
 a = first
 while a <= #ARGV do
   local argc = tonumber(ARGV[a + 2])
-  local command, key = ARGV[a], KEYS[tonumber(ARGV[a + 1])]
-  if command == 'XADDSAMEID' then
-    redis.call('XADD', key, last, unpack(ARGV, a + 3, a + 2 + argc))
-  else
-    local reply = redis.call(command, key, unpack(ARGV, a + 3, a + 2 + argc))
-    if command == 'XADD' then
-      last = reply
-    end
-  end
+  redis.call(ARGV[a], KEYS[tonumber(ARGV[a + 1])], unpack(ARGV, a + 3, a + 2 + argc))
   a = a + 3 + argc
 end
 

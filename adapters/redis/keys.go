@@ -3,9 +3,14 @@ package redis
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/fnv"
+	"strconv"
+	"strings"
 )
 
 // keys names every Redis key of one store; doc.go describes the layout.
+// Every key carries a hash tag ({...}), so that the keys one script or
+// transaction touches share one Redis Cluster hash slot.
 type keys struct {
 	prefix string
 }
@@ -29,6 +34,10 @@ func (k keys) grants(id string) string    { return k.accountKey(id, "grants") }
 func (k keys) exclusive(id string) string { return k.accountKey(id, "exclusive") }
 func (k keys) audit(id string) string     { return k.accountKey(id, "audit") }
 
+// outbox is the stream of the effects of account id's commits on other
+// hash slots, not yet applied (relay.go).
+func (k keys) outbox(id string) string { return k.accountKey(id, "outbox") }
+
 // requesterVersions is the hash of the versions of each requester's
 // requests on account id.
 func (k keys) requesterVersions(id string) string { return k.accountKey(id, "requester-versions") }
@@ -47,8 +56,55 @@ func (k keys) user(id string) string         { return k.userKey(id, "user") }
 func (k keys) userRequests(id string) string { return k.userKey(id, "requests") }
 func (k keys) userEvents(id string) string   { return k.userKey(id, "events") }
 
-// Global keys.
-func (k keys) requestIndex() string { return k.prefix + ":requests" }
-func (k keys) events() string       { return k.prefix + ":events" }
-func (k keys) expiries() string     { return k.prefix + ":expiries" }
-func (k keys) expiryAt() string     { return k.prefix + ":expiry-at" }
+// Global keys, each group under its own hash tag.
+func (k keys) requestIndex() string { return k.prefix + ":{requests}:index" }
+func (k keys) events() string       { return k.prefix + ":{events}:stream" }
+func (k keys) fanout() string       { return k.prefix + ":{events}:fanout" }
+func (k keys) expiries() string     { return k.prefix + ":{expiries}:index" }
+func (k keys) expiryAt() string     { return k.prefix + ":{expiries}:at" }
+
+// outboxShards is how many keys the registry of outboxes to relay is
+// spread over, so that no single key takes every commit.
+const outboxShards = 16
+
+// pendingOutboxes is the registry shard that lists account id while its
+// outbox may hold entries: sorted set, account -> registration count.
+func (k keys) pendingOutboxes(id string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id)) // a hash.Hash never fails to write
+	return k.pendingShard(int(h.Sum32() % outboxShards))
+}
+
+func (k keys) pendingShard(n int) string {
+	return k.prefix + ":{outboxes:" + strconv.Itoa(n) + "}"
+}
+
+// applied is the marker of outbox entry id applied to the hash slot of key:
+// a key in that slot, beside the effect it marks.
+func (k keys) applied(key, id string) string {
+	return hashTagged(key) + ":applied:" + id
+}
+
+// hashTag returns the part of key Redis Cluster hashes: the text between
+// the first '{' and the first '}' after it when that is not empty, else the
+// whole key.
+func hashTag(key string) string {
+	if open := strings.IndexByte(key, '{'); open >= 0 {
+		if end := strings.IndexByte(key[open+1:], '}'); end > 0 {
+			return key[open+1 : open+1+end]
+		}
+	}
+	return key
+}
+
+// hashTagged returns the start of key up to and including its hash tag, so
+// that a key built on it shares key's hash slot; a key without a tag is
+// wrapped in one.
+func hashTagged(key string) string {
+	if open := strings.IndexByte(key, '{'); open >= 0 {
+		if end := strings.IndexByte(key[open+1:], '}'); end > 0 {
+			return key[:open+1+end+1]
+		}
+	}
+	return "{" + key + "}"
+}
