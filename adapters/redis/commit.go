@@ -40,7 +40,8 @@ const (
 // to the home account's outbox one entry holding every write on other slots
 // (other accounts, users, the global event stream and indexes). A version of
 // another account is checked just before the script, by a read in its own
-// slot (doc.go, "Redis Cluster", says what that guarantees). When a version
+// slot (doc.go, "Redis Cluster", says what that guarantees), unless the
+// change's commit record shows it applied already. When a version
 // differs, or the idempotency record exists, nothing is written and the
 // error wraps engine.ErrConflict.
 //
@@ -64,7 +65,7 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	}
 	ctx, cancel := s.writing(ctx)
 	defer cancel()
-	if err := s.checkElsewhere(ctx, p.elsewhere); err != nil {
+	if err := s.checkElsewhere(ctx, p.commitKey, p.elsewhere); err != nil {
 		return err
 	}
 	if p.outboxed {
@@ -147,6 +148,8 @@ type check struct {
 // plan is how one change is committed.
 type plan struct {
 	home string
+	// commitKey is the key of the change's commit record, "" without ID.
+	commitKey string
 	// b is the home slot's run of commit.lua.
 	b *batch
 	// elsewhere are the checks of versions in other slots.
@@ -183,7 +186,8 @@ func (s *Store) plan(change engine.Change) (plan, error) {
 	b := p.b
 	homeTag := hashTag(k.version(p.home))
 	if change.ID != "" {
-		b.args = append(b.args, b.key(k.commit(p.home, change.ID)), engine.CommitRetention.Milliseconds())
+		p.commitKey = k.commit(p.home, change.ID)
+		b.args = append(b.args, b.key(p.commitKey), engine.CommitRetention.Milliseconds())
 	} else {
 		b.args = append(b.args, 0, 0)
 	}
