@@ -76,7 +76,7 @@ func TestRefusedCommitWritesNothing(t *testing.T) {
 			c := newClient(t, srv)
 			require.NoError(t, s.Commit(t.Context(), fullChange("acme", "u")))
 			before := dump(t, c)
-			require.Equal(t, int64(1), c.XLen(t.Context(), "gh:{events}:stream").Val())
+			require.Equal(t, int64(1), c.XLen(t.Context(), "gh:events").Val())
 
 			err := s.Commit(t.Context(), tc.change())
 			require.ErrorIs(t, err, tc.want)
@@ -116,7 +116,7 @@ func TestCursorsAreStreamIDs(t *testing.T) {
 	assert.Equal(t, entries[0].ID, records[0].Cursor)
 	assert.Equal(t, "au-acme", records[0].ID)
 
-	entries, err = c.XRange(t.Context(), "gh:{events}:stream", "-", "+").Result()
+	entries, err = c.XRange(t.Context(), "gh:events", "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	events, err := s.ListEvents(t.Context(), "", 0, engine.Ascending)

@@ -70,8 +70,8 @@ func TestExpiryIndexFollowsWrites(t *testing.T) {
 			due, err := s.DueExpiries(t.Context(), later, 0)
 			require.NoError(t, err)
 			assert.Equal(t, step.want, due)
-			assert.Equal(t, int64(len(step.want)), c.ZCard(t.Context(), "gh:{expiries}:index").Val())
-			assert.Equal(t, int64(len(step.want)), c.HLen(t.Context(), "gh:{expiries}:at").Val())
+			assert.Equal(t, int64(len(step.want)), c.ZCard(t.Context(), "gh:expiries").Val())
+			assert.Equal(t, int64(len(step.want)), c.HLen(t.Context(), "gh:expiry-at").Val())
 		})
 	}
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // keys names every Redis key of one store; doc.go describes the layout.
-// Every key carries a hash tag ({...}), so that the keys one script or
-// transaction touches share one Redis Cluster hash slot.
+// The keys one script or transaction touches share a hash tag ({...}), so
+// that they share one Redis Cluster hash slot.
 type keys struct {
 	prefix string
 }
@@ -56,12 +56,16 @@ func (k keys) user(id string) string         { return k.userKey(id, "user") }
 func (k keys) userRequests(id string) string { return k.userKey(id, "requests") }
 func (k keys) userEvents(id string) string   { return k.userKey(id, "events") }
 
-// Global keys, each group under its own hash tag.
-func (k keys) requestIndex() string { return k.prefix + ":{requests}:index" }
-func (k keys) events() string       { return k.prefix + ":{events}:stream" }
-func (k keys) fanout() string       { return k.prefix + ":{events}:fanout" }
-func (k keys) expiries() string     { return k.prefix + ":{expiries}:index" }
-func (k keys) expiryAt() string     { return k.prefix + ":{expiries}:at" }
+// Global keys. They keep the names they had before Redis Cluster was
+// supported, so that a deployment upgrading keeps its data: no script
+// touches two of them, so each may hash to a slot of its own.
+func (k keys) requestIndex() string { return k.prefix + ":requests" }
+func (k keys) events() string       { return k.prefix + ":events" }
+func (k keys) expiries() string     { return k.prefix + ":expiries" }
+func (k keys) expiryAt() string     { return k.prefix + ":expiry-at" }
+
+// fanout is the cursor of the copy of events to their recipients' streams.
+func (k keys) fanout() string { return k.prefix + ":events-fanout" }
 
 // outboxShards is how many keys the registry of outboxes to relay is
 // spread over, so that no single key takes every commit.
@@ -79,10 +83,16 @@ func (k keys) pendingShard(n int) string {
 	return k.prefix + ":{outboxes:" + strconv.Itoa(n) + "}"
 }
 
-// applied is the marker of outbox entry id applied to the hash slot of key:
-// a key in that slot, beside the effect it marks.
+// applied is the marker of outbox entry id applied to the hash slot of key,
+// a key in that slot beside the effect it marks: key's hash tag with
+// ":applied:<id>", or for a key without a tag, the whole key as the tag.
 func (k keys) applied(key, id string) string {
-	return hashTagged(key) + ":applied:" + id
+	if open := strings.IndexByte(key, '{'); open >= 0 {
+		if end := strings.IndexByte(key[open+1:], '}'); end > 0 {
+			return key[:open+1+end+1] + ":applied:" + id
+		}
+	}
+	return k.prefix + ":{" + key + "}:applied:" + id
 }
 
 // hashTag returns the part of key Redis Cluster hashes: the text between
@@ -95,16 +105,4 @@ func hashTag(key string) string {
 		}
 	}
 	return key
-}
-
-// hashTagged returns the start of key up to and including its hash tag, so
-// that a key built on it shares key's hash slot; a key without a tag is
-// wrapped in one.
-func hashTagged(key string) string {
-	if open := strings.IndexByte(key, '{'); open >= 0 {
-		if end := strings.IndexByte(key[open+1:], '}'); end > 0 {
-			return key[:open+1+end+1]
-		}
-	}
-	return "{" + key + "}"
 }

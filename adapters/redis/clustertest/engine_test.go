@@ -229,7 +229,10 @@ func TestEngineOnCluster(t *testing.T) {
 	t.Run("racing tenant submissions land whole", func(t *testing.T) {
 		d := deploy(t, c)
 		tenants := d.classics(6)
-		const submissions = 12
+		// Each submission moves the versions of the reseller and every
+		// tenant, so racers conflict with each other: one wins each round,
+		// and the engine tries a command MaxCommandAttempts times.
+		const submissions = engine.MaxCommandAttempts - 2
 		errs := race(submissions, func(i int) error {
 			_, err := d.e[i%2].RequestTenantAccess(d.ctx, "elizabeth", engine.TenantRequest{
 				Name: fmt.Sprintf("Support%02d", i), Message: "support",
