@@ -41,24 +41,13 @@ func newEntryID() string {
 	return hex.EncodeToString(b)
 }
 
-// registerScript lists an account in a registry shard, scored with the
-// Redis server's clock in milliseconds (never lowered). KEYS: the shard.
-// ARGV: the account.
-var registerScript = redis.NewScript(`
-local t = redis.call('TIME')
-redis.call('ZADD', KEYS[1], 'GT', t[1] * 1000 + math.floor(t[2] / 1000), ARGV[1])
-return 1
-`)
-
-// unregisterScript drops an account from a registry shard when its score is
-// still the one the relay read and older than the grace period, so that a
+// unregisterScript drops an account from a registry shard when its score
+// is still the one the relay read and older than the cutoff, so that a
 // commit registered since, or registered but maybe not yet run, keeps it.
-// KEYS: the shard. ARGV: account, score read, grace in milliseconds.
+// KEYS: the shard. ARGV: account, score read, cutoff (Unix milliseconds).
 var unregisterScript = redis.NewScript(`
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-if score and tonumber(score) == tonumber(ARGV[2]) and now - tonumber(score) > tonumber(ARGV[3]) then
+if score and tonumber(score) == tonumber(ARGV[2]) and tonumber(score) < tonumber(ARGV[3]) then
   return redis.call('ZREM', KEYS[1], ARGV[1])
 end
 return 0
@@ -84,9 +73,10 @@ return 1
 `)
 
 // register lists home in the registry of outboxes the relay reads, before
-// the commit that may append to its outbox runs.
+// the commit that may append to its outbox runs: ZADD GT, scored with this
+// replica's clock in Unix milliseconds.
 func (s *Store) register(ctx context.Context, home string) error {
-	err := registerScript.Run(ctx, s.client, []string{s.keys.pendingOutboxes(home)}, home).Err()
+	err := s.client.ZAddGT(ctx, s.keys.pendingOutboxes(home), redis.Z{Score: float64(time.Now().UnixMilli()), Member: home}).Err()
 	return wrap("commit: register the outbox", err)
 }
 
@@ -260,7 +250,7 @@ func (s *Store) fanout(ctx context.Context) error {
 
 // registryGrace is how long an account stays in the registry after its
 // last registration: longer than a commit can take between registering and
-// running its script.
+// running its script, plus the clock skew between replicas.
 const registryGrace = time.Minute
 
 // Relay applies, once, every outbox of the registry: what commits left
@@ -283,8 +273,9 @@ func (s *Store) Relay(ctx context.Context) error {
 			if err := s.relayAccount(ctx, account); err != nil {
 				return err
 			}
+			cutoff := time.Now().Add(-registryGrace).UnixMilli()
 			err := unregisterScript.Run(ctx, s.client, []string{shard}, account,
-				strconv.FormatFloat(z.Score, 'f', -1, 64), registryGrace.Milliseconds()).Err()
+				strconv.FormatFloat(z.Score, 'f', -1, 64), cutoff).Err()
 			if err != nil {
 				return wrap("relay", err)
 			}
