@@ -140,8 +140,12 @@ func (s *Store) checkElsewhere(ctx context.Context, commitKey string, checks []c
 	return nil
 }
 
-// relayPage is how many outbox entries or events one round trip reads.
-const relayPage = 64
+// relayPage is how many outbox entries one round trip reads, fanoutPage how
+// many events.
+const (
+	relayPage  = 64
+	fanoutPage = 256
+)
 
 // relayAccount applies account's outbox, oldest entry first: each step of
 // an entry in order, then the entry is deleted; then new events are copied
@@ -214,13 +218,16 @@ func (s *Store) fanout(ctx context.Context) error {
 		default:
 			from = "(" + from
 		}
-		entries, err := s.client.XRangeN(ctx, s.keys.events(), from, "+", relayPage).Result()
+		entries, err := s.client.XRangeN(ctx, s.keys.events(), from, "+", fanoutPage).Result()
 		if err != nil {
 			return wrap("fan out events", err)
 		}
 		if len(entries) == 0 {
 			return nil
 		}
+		// One pipeline per page: the client sends each node its commands in
+		// order, so each recipient's stream still gets them in order.
+		pipe := s.client.Pipeline()
 		for _, e := range entries {
 			data, _ := e.Values[eventField].(string)
 			var ev struct {
@@ -230,19 +237,23 @@ func (s *Store) fanout(ctx context.Context) error {
 				return fmt.Errorf("redis: fan out event %s: %w", e.ID, err)
 			}
 			for _, to := range distinct(ev.To) {
-				err := s.client.XAdd(ctx, &redis.XAddArgs{
-					Stream: s.keys.userEvents(to), ID: e.ID, Values: []any{eventField, data},
-				}).Err()
-				if err != nil && !strings.Contains(err.Error(), "equal or smaller than the target stream top item") {
-					return wrap("fan out event "+e.ID, err)
-				}
+				pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.userEvents(to), ID: e.ID, Values: []any{eventField, data}})
 			}
+		}
+		cmds, err := pipe.Exec(ctx)
+		for _, cmd := range cmds {
+			if err := cmd.Err(); err != nil && !strings.Contains(err.Error(), "equal or smaller than the target stream top item") {
+				return wrap("fan out events", err)
+			}
+		}
+		if err != nil && len(cmds) == 0 {
+			return wrap("fan out events", err)
 		}
 		last := entries[len(entries)-1].ID
 		if err := advanceScript.Run(ctx, s.client, []string{s.keys.fanout()}, last).Err(); err != nil {
 			return wrap("fan out events", err)
 		}
-		if len(entries) < relayPage {
+		if len(entries) < fanoutPage {
 			return nil
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -184,4 +185,28 @@ func TestRelayKeepsEachAccountsOrder(t *testing.T) {
 			assert.Equal(t, all[i].Cursor, ev.Cursor)
 		}
 	}
+}
+
+// Issue 11: a deployment upgraded from a version that copied events to
+// their recipients within the commit has no fan-out cursor; the first fan
+// out goes through the old events and copies none twice.
+func TestFanoutAfterUpgradeCopiesNothingTwice(t *testing.T) {
+	srv := redistest.Start(t)
+	s := replica(t, srv.URL())
+	ctx := t.Context()
+	for i := range 300 { // more than a page
+		data, err := json.Marshal(engine.Event{ID: fmt.Sprintf("old%03d", i), Type: "member.added", To: []string{"bob"}})
+		require.NoError(t, err)
+		id, err := s.client.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.events(), Values: []any{eventField, data}}).Result()
+		require.NoError(t, err)
+		require.NoError(t, s.client.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.userEvents("bob"), ID: id, Values: []any{eventField, data}}).Err())
+	}
+	require.NoError(t, s.Commit(ctx, engine.Change{Events: []engine.Event{{ID: "new", Type: "member.added", To: []string{"bob", "carol"}}}}))
+	bob, err := s.ListEventsFor(ctx, "bob", "", 0, engine.Ascending)
+	require.NoError(t, err)
+	require.Len(t, bob, 301)
+	assert.Equal(t, "new", bob[300].ID)
+	carol, err := s.ListEventsFor(ctx, "carol", "", 0, engine.Ascending)
+	require.NoError(t, err)
+	require.Len(t, carol, 1)
 }
