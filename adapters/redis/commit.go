@@ -81,7 +81,7 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 		return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w",
 			reply[1], reply[2], engine.ErrConflict)
 	}
-	if err := s.relayAccount(ctx, p.home); err != nil {
+	if err := s.relayEntries(ctx, p.home, reply[1:]); err != nil {
 		return wrapSent("commit: apply the outbox", err)
 	}
 	return nil
@@ -201,6 +201,7 @@ func (s *Store) plan(change engine.Change) (plan, error) {
 	} else {
 		b.args = append(b.args, 0, "", 0)
 	}
+	b.args = append(b.args, b.key(k.outbox(p.home)))
 
 	var local []check
 	for _, c := range checks {

@@ -6,30 +6,45 @@
 -- ARGV[1] is the index in KEYS of the commit record key (0: none) and
 -- ARGV[2] its time to live in milliseconds; ARGV[3] the index of the
 -- idempotency record key (0: none), ARGV[4] the record and ARGV[5] its time
--- to live in milliseconds. ARGV[6] is the number c of version checks, then
--- come c checks of three entries each: index of the version key in KEYS,
+-- to live in milliseconds. ARGV[6] is the index of the outbox key whose
+-- first entries the reply carries (0: none). ARGV[7] is the number c of
+-- version checks, then come c checks of three entries each: index of the
+-- version key in KEYS,
 -- hash field ('' for a string key), version read (a missing key or field
 -- is version 0). Then come the writes, each as three or more ARGV entries:
 -- command, index of its key in KEYS, argument count, arguments. Versions are
 -- incremented by INCR and HINCRBY writes, which commit.go appends.
 --
--- Returns {"applied"} and writes nothing when the commit record exists: this
--- very change was applied before (its reply was lost, and it is sent again).
--- Returns {"conflict", key, current} and writes nothing when a version
--- differs or the idempotency record exists. Else applies every write, sets
--- the commit and idempotency records with their time to live, and returns
--- {"ok"}.
+-- Returns {"applied", ...} and writes nothing when the commit record
+-- exists: this very change was applied before (its reply was lost, and it
+-- is sent again). Returns {"conflict", key, current} and writes nothing when
+-- a version differs or the idempotency record exists. Else applies every
+-- write, sets the commit and idempotency records with their time to live,
+-- and returns {"ok", ...}. "..." is, with an outbox key, the id and the
+-- "entry" field of its first 64 entries, in turn.
+local outboxKey = tonumber(ARGV[6])
+local function reply(status)
+  local out = {status}
+  if outboxKey > 0 then
+    for _, e in ipairs(redis.call('XRANGE', KEYS[outboxKey], '-', '+', 'COUNT', 64)) do
+      out[#out + 1] = e[1]
+      out[#out + 1] = e[2][2]
+    end
+  end
+  return out
+end
+
 local commitKey, idemKey = tonumber(ARGV[1]), tonumber(ARGV[3])
 if commitKey > 0 and redis.call('EXISTS', KEYS[commitKey]) == 1 then
-  return {'applied'}
+  return reply('applied')
 end
 if idemKey > 0 and redis.call('EXISTS', KEYS[idemKey]) == 1 then
   return {'conflict', KEYS[idemKey], 'an idempotency record'}
 end
 
-local c = tonumber(ARGV[6])
+local c = tonumber(ARGV[7])
 for i = 0, c - 1 do
-  local k, field, read = KEYS[tonumber(ARGV[7 + 3 * i])], ARGV[8 + 3 * i], ARGV[9 + 3 * i]
+  local k, field, read = KEYS[tonumber(ARGV[8 + 3 * i])], ARGV[9 + 3 * i], ARGV[10 + 3 * i]
   local current
   if field == '' then
     current = redis.call('GET', k)
@@ -51,7 +66,7 @@ local allowed = {
   SET = true, HSET = true, HDEL = true, ZADD = true, ZREM = true, XADD = true,
   INCR = true, HINCRBY = true,
 }
-local first = 7 + 3 * c
+local first = 8 + 3 * c
 local a = first
 while a <= #ARGV do
   local argc = tonumber(ARGV[a + 2])
@@ -74,4 +89,4 @@ end
 if idemKey > 0 then
   redis.call('SET', KEYS[idemKey], ARGV[4], 'PX', ARGV[5])
 end
-return {'ok'}
+return reply('ok')

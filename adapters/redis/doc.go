@@ -38,8 +38,8 @@
 //
 //	gh:requests           hash    request id -> account id, for GetRequest
 //	gh:events             stream  field "event": engine.Event; entry id = Cursor (R42)
-//	gh:events-fanout      string  stream id: every event of gh:events up to it is in its
-//	                              recipients' streams
+//	gh:{gh:events}:fanout  string stream id: every event of gh:events up to it is in its
+//	                              recipients' streams; in gh:events's slot
 //	gh:expiries           zset    expiry entry -> expiry in Unix microseconds
 //	gh:expiry-at          hash    expiry entry -> exact expiry instant (RFC 3339, nanoseconds)
 //	gh:{gh:<key>}:applied:<e>  string  the marker of an outbox step on global key gh:<key>
@@ -114,7 +114,7 @@
 //
 // The fan-out keeps the recipients' streams in the order of gh:events and
 // with its ids, so either listing's cursor pages the other: it reads
-// gh:events after gh:events-fanout, XADDs each event to each recipient's
+// gh:events after gh:{gh:events}:fanout, XADDs each event to each recipient's
 // stream with its global id, and moves the cursor forward (never back).
 // Every copier goes through gh:events in order from a cursor below which
 // everything was copied, so a recipient's stream whose last id is at or
@@ -205,7 +205,7 @@
 //
 // Upgrading from a version without Redis Cluster support keeps every key
 // but the policy ones, which moved under {policy}: push and activate the
-// policy again. Without gh:events-fanout, the first fan-out goes through
+// policy again. Without gh:{gh:events}:fanout, the first fan-out goes through
 // every event already in gh:events, 256 per round trip, copying none (the
 // recipients' streams have them all) and keeping its progress after each
 // page, shared by every commit and the relay.

@@ -64,8 +64,9 @@ func (k keys) events() string       { return k.prefix + ":events" }
 func (k keys) expiries() string     { return k.prefix + ":expiries" }
 func (k keys) expiryAt() string     { return k.prefix + ":expiry-at" }
 
-// fanout is the cursor of the copy of events to their recipients' streams.
-func (k keys) fanout() string { return k.prefix + ":events-fanout" }
+// fanout is the cursor of the copy of events to their recipients' streams,
+// in gh:events's slot: its hash tag is that key's name.
+func (k keys) fanout() string { return k.prefix + ":{" + k.events() + "}:fanout" }
 
 // outboxShards is how many keys the registry of outboxes to relay is
 // spread over, so that no single key takes every commit.

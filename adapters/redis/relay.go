@@ -140,121 +140,283 @@ func (s *Store) checkElsewhere(ctx context.Context, commitKey string, checks []c
 	return nil
 }
 
-// relayPage is how many outbox entries one round trip reads, fanoutPage how
-// many events.
+// relayPage is how many outbox entries one round trip reads (commit.lua
+// returns as many), fanoutPage how many events.
 const (
 	relayPage  = 64
 	fanoutPage = 256
 )
 
-// relayAccount applies account's outbox, oldest entry first: each step of
-// an entry in order, then the entry is deleted; then new events are copied
-// to their recipients' streams. Any number of replicas may relay one
-// outbox at once: a step applied before is recognised by its marker and
-// skipped, and each replica goes in order, so the steps on one slot land
-// in the order of the account's commits.
+// relayAccount applies account's outbox (see relay), from its first entry.
 func (s *Store) relayAccount(ctx context.Context, account string) error {
-	key := s.keys.outbox(account)
-	events := false
-	for {
-		entries, err := s.client.XRangeN(ctx, key, "-", "+", relayPage).Result()
-		if err != nil {
-			return wrap("relay "+account, err)
-		}
-		for _, e := range entries {
-			data, _ := e.Values[outboxField].(string) // a missing field fails to decode below
-			var entry outboxEntry
-			if err := json.Unmarshal([]byte(data), &entry); err != nil {
-				return fmt.Errorf("redis: relay %s: decode outbox entry %s: %w", account, e.ID, err)
-			}
-			for _, st := range entry.Steps {
-				if err := s.applyStep(ctx, entry.ID, st); err != nil {
-					return err
-				}
-				events = events || slices.ContainsFunc(st.Writes, func(w write) bool { return w.Key == s.keys.events() })
-			}
-			if err := s.client.XDel(ctx, key, e.ID).Err(); err != nil {
-				return wrap("relay "+account, err)
-			}
+	entries, err := s.client.XRangeN(ctx, s.keys.outbox(account), "-", "+", relayPage).Result()
+	if err != nil {
+		return wrap("relay "+account, err)
+	}
+	return s.relay(ctx, account, entries)
+}
+
+// relayEntries applies account's outbox (see relay), from the entries
+// commit.lua returned: ids and "entry" fields in turn.
+func (s *Store) relayEntries(ctx context.Context, account string, pairs []string) error {
+	entries := make([]redis.XMessage, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		entries = append(entries, redis.XMessage{ID: pairs[i], Values: map[string]any{outboxField: pairs[i+1]}})
+	}
+	return s.relay(ctx, account, entries)
+}
+
+// relay applies account's outbox, entries being its first page: the steps
+// of every entry in order, each once, then it deletes the entries, and so
+// on, page by page, until the outbox is empty. Any number of replicas may
+// relay one outbox at once: a step applied before is recognised by its
+// marker and skipped, and each replica sends a slot its steps in the
+// order of the outbox, so the steps on one slot land in the order of the
+// account's commits.
+func (s *Store) relay(ctx context.Context, account string, entries []redis.XMessage) error {
+	for len(entries) > 0 {
+		if err := s.applyEntries(ctx, account, entries); err != nil {
+			return err
 		}
 		if len(entries) < relayPage {
-			break
+			return nil
+		}
+		var err error
+		if entries, err = s.client.XRangeN(ctx, s.keys.outbox(account), "-", "+", relayPage).Result(); err != nil {
+			return wrap("relay "+account, err)
 		}
 	}
-	if events {
+	return nil
+}
+
+// stepRun is one step of one outbox entry.
+type stepRun struct {
+	entry string
+	step  step
+}
+
+// applyEntries applies the steps of entries in three pipelines (round trips
+// when every slot is on one node): first the steps on gh:events, with a read
+// of the events not yet fanned out, so that the events of a change reach
+// their stream before any other slot shows its effects; then every other
+// step, in the order of the outbox, with the copy of those events to their
+// recipients' streams; then, all that done, the fan-out cursor moves and
+// the entries leave the outbox. A client pipeline sends each node its
+// commands in order, so each slot gets its steps in the order of the
+// outbox.
+func (s *Store) applyEntries(ctx context.Context, account string, entries []redis.XMessage) error {
+	var events, others []stepRun
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		data, _ := e.Values[outboxField].(string) // a missing field fails to decode below
+		var entry outboxEntry
+		if err := json.Unmarshal([]byte(data), &entry); err != nil {
+			return fmt.Errorf("redis: relay %s: decode outbox entry %s: %w", account, e.ID, err)
+		}
+		ids[i] = e.ID
+		for _, st := range entry.Steps {
+			if len(st.Writes) == 0 {
+				continue
+			}
+			if st.Writes[0].Key == s.keys.events() {
+				events = append(events, stepRun{entry.ID, st})
+			} else {
+				others = append(others, stepRun{entry.ID, st})
+			}
+		}
+	}
+
+	var fanned []fanEvent
+	if len(events) > 0 {
+		var read *redis.Cmd
+		err := s.pipeline(ctx, func(pipe redis.Pipeliner) []redis.Cmder {
+			cmds := s.queueSteps(ctx, pipe, events)
+			read = fanoutReadScript.EvalSha(ctx, pipe, []string{s.keys.fanout(), s.keys.events()}, fanoutPage)
+			return append(cmds, read)
+		})
+		if err != nil {
+			return err
+		}
+		if fanned, err = fanEvents(read); err != nil {
+			return err
+		}
+	}
+	err := s.pipeline(ctx, func(pipe redis.Pipeliner) []redis.Cmder {
+		cmds := s.queueSteps(ctx, pipe, others)
+		for _, c := range s.queueCopies(ctx, pipe, fanned) {
+			cmds = append(cmds, ignoreCopied{c})
+		}
+		return cmds
+	})
+	if err != nil {
+		return err
+	}
+	err = s.pipeline(ctx, func(pipe redis.Pipeliner) []redis.Cmder {
+		var cmds []redis.Cmder
+		if len(fanned) > 0 {
+			cmds = append(cmds, advanceScript.EvalSha(ctx, pipe, []string{s.keys.fanout()}, fanned[len(fanned)-1].id))
+		}
+		return append(cmds, pipe.XDel(ctx, s.keys.outbox(account), ids...))
+	})
+	if err != nil {
+		return err
+	}
+	if len(fanned) == fanoutPage {
 		return s.fanout(ctx)
 	}
 	return nil
 }
 
-// applyStep applies one step of entry id with commit.lua, its marker in
-// place of a commit record: a step applied before writes nothing.
-func (s *Store) applyStep(ctx context.Context, id string, st step) error {
-	if len(st.Writes) == 0 {
-		return nil
+// queueSteps queues each step on pipe: commit.lua on the step's slot, its
+// applied marker in place of a commit record, so that a step applied
+// before writes nothing.
+func (s *Store) queueSteps(ctx context.Context, pipe redis.Pipeliner, runs []stepRun) []redis.Cmder {
+	cmds := make([]redis.Cmder, 0, len(runs))
+	for _, r := range runs {
+		b := newBatch()
+		b.args = append(b.args, b.key(s.keys.applied(r.step.Writes[0].Key, r.entry)), appliedRetention.Milliseconds(),
+			0, "", 0, 0, 0)
+		for _, w := range r.step.Writes {
+			b.write(w)
+		}
+		cmds = append(cmds, s.commit.EvalSha(ctx, pipe, b.keys, b.args...))
 	}
-	b := newBatch()
-	b.args = append(b.args, b.key(s.keys.applied(st.Writes[0].Key, id)), appliedRetention.Milliseconds(), 0, "", 0, 0)
-	for _, w := range st.Writes {
-		b.write(w)
-	}
-	return wrap("relay: apply a step", s.commit.Run(ctx, s.client, b.keys, b.args...).Err())
+	return cmds
 }
 
-// fanout copies the events of the global stream after the fan-out cursor
-// to the stream of each recipient, under the id they have in the global
-// stream, then moves the cursor. Every copier goes through the global
-// stream in order from a cursor below which every event was copied, so a
-// recipient's stream whose last id is at or above an event's already holds
-// it: Redis refuses that XADD, and the copy is skipped.
+// fanEvent is one event of gh:events to copy to its recipients' streams.
+type fanEvent struct {
+	id, data string
+}
+
+// fanoutReadScript reads the events after the fan-out cursor. KEYS: the
+// cursor, gh:events (one slot: the cursor's hash tag is gh:events's name).
+// ARGV: how many. Returns the ids and "event" fields in turn.
+var fanoutReadScript = redis.NewScript(`
+local cursor = redis.call('GET', KEYS[1])
+local from = '-'
+if cursor then
+  from = '(' .. cursor
+end
+local out = {}
+for _, e in ipairs(redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', ARGV[1])) do
+  out[#out + 1] = e[1]
+  out[#out + 1] = e[2][2]
+end
+return out
+`)
+
+// fanEvents decodes fanoutReadScript's reply.
+func fanEvents(cmd *redis.Cmd) ([]fanEvent, error) {
+	pairs, err := cmd.StringSlice()
+	if err != nil {
+		return nil, wrap("fan out events", err)
+	}
+	out := make([]fanEvent, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, fanEvent{id: pairs[i], data: pairs[i+1]})
+	}
+	return out, nil
+}
+
+// queueCopies queues the XADD of each event to each of its recipients'
+// streams, under its id in gh:events. Every copier goes through gh:events in
+// order from a cursor below which every event was copied, so a recipient's
+// stream whose last id is at or above an event's already holds it: Redis
+// refuses that XADD (ignoreCopied), and the copy is skipped.
+func (s *Store) queueCopies(ctx context.Context, pipe redis.Pipeliner, events []fanEvent) []redis.Cmder {
+	var cmds []redis.Cmder
+	for _, e := range events {
+		var ev struct {
+			To []string `json:"to"`
+		}
+		if json.Unmarshal([]byte(e.data), &ev) != nil {
+			continue // not an event this store wrote: nobody to copy it to
+		}
+		for _, to := range distinct(ev.To) {
+			cmds = append(cmds, pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.userEvents(to), ID: e.id, Values: []any{eventField, e.data}}))
+		}
+	}
+	return cmds
+}
+
+// ignoreCopied is a recipient's XADD whose refusal for an id at or below
+// the stream's last one is no error: the event is there already.
+type ignoreCopied struct{ redis.Cmder }
+
+func (c ignoreCopied) Err() error {
+	err := c.Cmder.Err()
+	if err != nil && strings.Contains(err.Error(), "equal or smaller than the target stream top item") {
+		return nil
+	}
+	return err
+}
+
+// fanout copies the events after the fan-out cursor to their recipients'
+// streams and moves the cursor, a page at a time, until none is left.
 func (s *Store) fanout(ctx context.Context) error {
 	for {
-		from, err := s.client.Get(ctx, s.keys.fanout()).Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-			from = "-"
-		case err != nil:
-			return wrap("fan out events", err)
-		default:
-			from = "(" + from
-		}
-		entries, err := s.client.XRangeN(ctx, s.keys.events(), from, "+", fanoutPage).Result()
+		var read *redis.Cmd
+		err := s.pipeline(ctx, func(pipe redis.Pipeliner) []redis.Cmder {
+			read = fanoutReadScript.EvalSha(ctx, pipe, []string{s.keys.fanout(), s.keys.events()}, fanoutPage)
+			return []redis.Cmder{read}
+		})
 		if err != nil {
-			return wrap("fan out events", err)
+			return err
 		}
-		if len(entries) == 0 {
-			return nil
+		events, err := fanEvents(read)
+		if err != nil || len(events) == 0 {
+			return err
 		}
-		// One pipeline per page: the client sends each node its commands in
-		// order, so each recipient's stream still gets them in order.
+		err = s.pipeline(ctx, func(pipe redis.Pipeliner) []redis.Cmder {
+			var cmds []redis.Cmder
+			for _, c := range s.queueCopies(ctx, pipe, events) {
+				cmds = append(cmds, ignoreCopied{c})
+			}
+			return cmds
+		})
+		if err != nil {
+			return err
+		}
+		err = s.pipeline(ctx, func(pipe redis.Pipeliner) []redis.Cmder {
+			return []redis.Cmder{advanceScript.EvalSha(ctx, pipe, []string{s.keys.fanout()}, events[len(events)-1].id)}
+		})
+		if err != nil || len(events) < fanoutPage {
+			return err
+		}
+	}
+}
+
+// pipeline runs the commands queue puts on a pipeline and returns the
+// first error among those it returns. When Redis does not know a script
+// (after a restart, a failover or SCRIPT FLUSH), it loads every script of
+// the relay on every node and runs the pipeline again: each command of
+// the relay may run twice.
+func (s *Store) pipeline(ctx context.Context, queue func(redis.Pipeliner) []redis.Cmder) error {
+	for attempt := 0; ; attempt++ {
 		pipe := s.client.Pipeline()
-		for _, e := range entries {
-			data, _ := e.Values[eventField].(string)
-			var ev struct {
-				To []string `json:"to"`
-			}
-			if err := json.Unmarshal([]byte(data), &ev); err != nil {
-				return fmt.Errorf("redis: fan out event %s: %w", e.ID, err)
-			}
-			for _, to := range distinct(ev.To) {
-				pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.userEvents(to), ID: e.ID, Values: []any{eventField, data}})
-			}
-		}
-		cmds, err := pipe.Exec(ctx)
-		for _, cmd := range cmds {
-			if err := cmd.Err(); err != nil && !strings.Contains(err.Error(), "equal or smaller than the target stream top item") {
-				return wrap("fan out events", err)
-			}
-		}
-		if err != nil && len(cmds) == 0 {
-			return wrap("fan out events", err)
-		}
-		last := entries[len(entries)-1].ID
-		if err := advanceScript.Run(ctx, s.client, []string{s.keys.fanout()}, last).Err(); err != nil {
-			return wrap("fan out events", err)
-		}
-		if len(entries) < fanoutPage {
+		cmds := queue(pipe)
+		if len(cmds) == 0 {
 			return nil
+		}
+		_, _ = pipe.Exec(ctx) // each command's error is looked at below
+		var first error
+		unknown := false
+		for _, c := range cmds {
+			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+				unknown = unknown || redis.HasErrorPrefix(err, "NOSCRIPT")
+				if first == nil {
+					first = err
+				}
+			}
+		}
+		if !unknown || attempt > 0 {
+			return wrap("relay", first)
+		}
+		for _, script := range []*redis.Script{s.commit, fanoutReadScript, advanceScript} {
+			if err := script.Load(ctx, s.client).Err(); err != nil {
+				return wrap("relay: load scripts", err)
+			}
 		}
 	}
 }

@@ -89,7 +89,7 @@ func TestAccountKeysShareOneSlot(t *testing.T) {
 		})
 	}
 
-	global := []string{"gh:requests", "gh:events", "gh:expiries", "gh:expiry-at", "gh:events-fanout"}
+	global := []string{"gh:requests", "gh:events", "gh:expiries", "gh:expiry-at"}
 	tagged := []string{"gh:{a:", "gh:{u:", "gh:{outboxes:", "gh:{gh:"}
 	for _, key := range keys {
 		if slices.Contains(global, key) || slices.ContainsFunc(tagged, func(p string) bool { return strings.HasPrefix(key, p) }) {
