@@ -25,7 +25,7 @@
 //	gh:{a:<a>}:outbox     stream  field "entry": what commits homed on <a> write on other
 //	                              slots, until applied (see "Commits and the outbox")
 //	gh:{a:<a>}:applied:<e>  string "1": the step of outbox entry <e> on this slot was applied;
-//	                              PX 24h
+//	                              PX 1h (engine.CommitRetention)
 //
 // Per user <u>, in the slot of the hash tag {u:<u>}:
 //

@@ -30,9 +30,11 @@ type step struct {
 	Writes []write `json:"writes"`
 }
 
-// appliedRetention is how long the marker of an applied step is kept: far
-// longer than an entry can wait in its outbox while replicas relay it.
-const appliedRetention = 24 * time.Hour
+// appliedRetention is how long the marker of an applied step is kept: as
+// long as a commit record (engine.CommitRetention), far longer than a
+// replica that read an entry before it left the outbox can take to send
+// one of its steps (its write timeout) and the network to deliver it.
+const appliedRetention = engine.CommitRetention
 
 // newEntryID returns 128 random bits in hex.
 func newEntryID() string {
