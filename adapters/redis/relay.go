@@ -88,8 +88,8 @@ func (s *Store) register(ctx context.Context, home string) error {
 // commit made before). A version that differs wraps engine.ErrConflict.
 // A change whose commit record (commitKey) exists was applied, and its
 // outbox may have moved those versions since: it is not checked, and the
-// home script answers "applied". Nothing has been written yet: failures
-// wrap engine.ErrUnavailable only.
+// home script answers "applied". Nothing of the change has been written
+// yet: failures wrap engine.ErrUnavailable only.
 func (s *Store) checkElsewhere(ctx context.Context, commitKey string, checks []check) error {
 	if len(checks) == 0 {
 		return nil

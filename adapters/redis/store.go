@@ -134,7 +134,7 @@ func (h boundHook) bound(ctx context.Context) (context.Context, context.CancelFu
 //	unix://[[user]:password@]/path/to/redis.sock[?db=N]            Unix socket
 //	redis+sentinel://[[user]:password@]host:port[/db]?master_name=NAME[&addr=host2:port2...]
 //	rediss+sentinel://...                                          Sentinel, TLS
-//	redis+cluster://[[user]:password@]host:port[?addr=host2:port2&addr=host3:port3...]
+//	redis+cluster://[[user]:password@]host:port[?addr=host2:port2&addr=host3:port3...]   (database 0 only)
 //	rediss+cluster://...                                           Redis Cluster, TLS
 //
 // The first three are parsed by redis.ParseURL; the Sentinel forms, whose
@@ -200,7 +200,15 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 		}
 		return redis.NewFailoverClient(opts), nil
 	case "redis+cluster", "rediss+cluster":
-		opts, err := redis.ParseClusterURL(strings.TrimSuffix(scheme, "+cluster") + "://" + rest)
+		plain := strings.TrimSuffix(scheme, "+cluster") + "://" + rest
+		u, err := url.Parse(plain)
+		if err != nil {
+			return nil, err
+		}
+		if u.Path != "" && u.Path != "/" && u.Path != "/0" {
+			return nil, errors.New("a Redis Cluster has database 0 only: drop the /database from the redis+cluster URL")
+		}
+		opts, err := redis.ParseClusterURL(plain)
 		if err != nil {
 			return nil, err
 		}
