@@ -65,11 +65,12 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	}
 	ctx, cancel := s.writing(ctx)
 	defer cancel()
-	if err := s.checkElsewhere(ctx, p.commitKey, p.elsewhere); err != nil {
+	if err := s.holdFences(ctx, p); err != nil {
 		return err
 	}
 	if p.outboxed {
 		if err := s.register(ctx, p.home); err != nil {
+			s.releaseFences(ctx, p)
 			return err
 		}
 	}
@@ -78,13 +79,18 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 		return wrapSent("commit", err)
 	}
 	if len(reply) == 3 && reply[0] == "conflict" {
-		return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w",
-			reply[1], reply[2], engine.ErrConflict)
+		s.releaseFences(ctx, p)
+		return conflictError(reply)
 	}
 	if err := s.relayEntries(ctx, p.home, reply[1:]); err != nil {
 		return wrapSent("commit: apply the outbox", err)
 	}
 	return nil
+}
+
+// conflictError is the error of commit.lua's reply {"conflict", key, current}.
+func conflictError(reply []string) error {
+	return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w", reply[1], reply[2], engine.ErrConflict)
 }
 
 // wrapSent is wrap for a write that may have reached Redis: a failure to
@@ -152,8 +158,10 @@ type plan struct {
 	commitKey string
 	// b is the home slot's run of commit.lua.
 	b *batch
-	// elsewhere are the checks of versions in other slots.
-	elsewhere []check
+	// entryID names the change's outbox entry and its fences.
+	entryID string
+	// fences are the other accounts whose versions the change checks.
+	fences []fenceRun
 	// outboxed is set when b appends an outbox entry.
 	outboxed bool
 }
@@ -173,16 +181,16 @@ func home(change engine.Change) string {
 }
 
 // plan encodes change: the checks and writes of its home slot for
-// commit.lua, the checks of other slots, and an outbox entry, appended by
-// the home script, with the writes of every other slot grouped by slot in
-// the order they first appear.
+// commit.lua, the checks of other accounts (fences), and an outbox entry,
+// appended by the home script, with the writes of every other slot grouped
+// by slot in the order they first appear, and the release of each fence.
 func (s *Store) plan(change engine.Change) (plan, error) {
 	writes, checks, err := s.writes(change)
 	if err != nil {
 		return plan{}, err
 	}
 	k := s.keys
-	p := plan{home: home(change), b: newBatch()}
+	p := plan{home: home(change), b: newBatch(), entryID: newEntryID()}
 	b := p.b
 	homeTag := hashTag(k.version(p.home))
 	if change.ID != "" {
@@ -201,36 +209,51 @@ func (s *Store) plan(change engine.Change) (plan, error) {
 	} else {
 		b.args = append(b.args, 0, "", 0)
 	}
-	b.args = append(b.args, b.key(k.outbox(p.home)))
+	b.args = append(b.args, b.key(k.outbox(p.home)), b.key(k.fence(p.home)), fenceCheck, p.entryID, 0)
 
 	var local []check
+	fenced := map[string]int{} // account -> index in p.fences
 	for _, c := range checks {
 		if hashTag(c.Key) == homeTag {
 			local = append(local, c)
-		} else {
-			p.elsewhere = append(p.elsewhere, c)
+			continue
 		}
+		i, ok := fenced[c.Account]
+		if !ok {
+			i = len(p.fences)
+			fenced[c.Account] = i
+			p.fences = append(p.fences, fenceRun{account: c.Account})
+		}
+		p.fences[i].checks = append(p.fences[i].checks, c)
 	}
 	b.args = append(b.args, len(local))
 	for _, c := range local {
 		b.args = append(b.args, b.key(c.Key), c.Field, strconv.FormatUint(c.Version, 10))
 	}
 
-	entry := outboxEntry{ID: newEntryID()}
+	entry := outboxEntry{ID: p.entryID}
 	steps := map[string]int{} // hash tag -> index in entry.Steps
-	for _, w := range writes {
-		tag := hashTag(w.Key)
-		if tag == homeTag {
-			b.write(w)
-			continue
-		}
+	stepOf := func(tag string) *step {
 		i, ok := steps[tag]
 		if !ok {
 			i = len(entry.Steps)
 			steps[tag] = i
 			entry.Steps = append(entry.Steps, step{})
 		}
-		entry.Steps[i].Writes = append(entry.Steps[i].Writes, w)
+		return &entry.Steps[i]
+	}
+	for _, w := range writes {
+		if tag := hashTag(w.Key); tag == homeTag {
+			b.write(w)
+		} else {
+			st := stepOf(tag)
+			st.Writes = append(st.Writes, w)
+		}
+	}
+	// A fenced account's step releases its fence, atomically with the
+	// change's writes there.
+	for _, f := range p.fences {
+		stepOf(hashTag(k.version(f.account))).Fence = k.fence(f.account)
 	}
 	if len(entry.Steps) > 0 {
 		data, err := json.Marshal(entry)

@@ -1,27 +1,33 @@
 -- Applies the writes of one hash slot atomically: the home account's part
--- of an engine.Change (commit.go), or one step of an outbox entry on
--- another slot (relay.go), whose "commit record" is then the step's
--- applied marker. Every key is in one slot.
+-- of an engine.Change (commit.go), one step of an outbox entry on another
+-- slot, whose "commit record" is then the step's applied marker (relay.go),
+-- or the taking or release of a fence on another account (fence.go). Every
+-- key is in one slot.
 --
 -- ARGV[1] is the index in KEYS of the commit record key (0: none) and
 -- ARGV[2] its time to live in milliseconds; ARGV[3] the index of the
 -- idempotency record key (0: none), ARGV[4] the record and ARGV[5] its time
 -- to live in milliseconds. ARGV[6] is the index of the outbox key whose
--- first entries the reply carries (0: none). ARGV[7] is the number c of
--- version checks, then come c checks of three entries each: index of the
--- version key in KEYS,
--- hash field ('' for a string key), version read (a missing key or field
--- is version 0). Then come the writes, each as three or more ARGV entries:
--- command, index of its key in KEYS, argument count, arguments. Versions are
--- incremented by INCR and HINCRBY writes, which commit.go appends.
+-- first entries the reply carries (0: none). ARGV[7] is the index of the
+-- slot's account fence key (0: none), ARGV[8] what to do with it ("check":
+-- another change's fence is a conflict; "hold": the same, then take it;
+-- "release": drop it when it is this change's), ARGV[9] this change's outbox
+-- entry id and ARGV[10] the fence's time to live in milliseconds. ARGV[11]
+-- is the number c of version checks, then come c checks of three entries
+-- each: index of the version key in KEYS, hash field ('' for a string key),
+-- version read (a missing key or field is version 0). Then come the writes,
+-- each as three or more ARGV entries: command, index of its key in KEYS,
+-- argument count, arguments. Versions are incremented by INCR and HINCRBY
+-- writes, which commit.go appends.
 --
 -- Returns {"applied", ...} and writes nothing when the commit record
 -- exists: this very change was applied before (its reply was lost, and it
 -- is sent again). Returns {"conflict", key, current} and writes nothing when
--- a version differs or the idempotency record exists. Else applies every
--- write, sets the commit and idempotency records with their time to live,
--- and returns {"ok", ...}. "..." is, with an outbox key, the id and the
--- "entry" field of its first 64 entries, in turn.
+-- a version differs, the idempotency record exists or another change holds
+-- the fence. Else applies every write, sets the commit and idempotency
+-- records with their time to live, takes or releases the fence, and
+-- returns {"ok", ...}. "..." is, with an outbox key, the id and the "entry"
+-- field of its first 64 entries, in turn.
 local outboxKey = tonumber(ARGV[6])
 local function reply(status)
   local out = {status}
@@ -42,9 +48,18 @@ if idemKey > 0 and redis.call('EXISTS', KEYS[idemKey]) == 1 then
   return {'conflict', KEYS[idemKey], 'an idempotency record'}
 end
 
-local c = tonumber(ARGV[7])
+local fenceKey, fenceMode, own = tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local fence = false
+if fenceKey > 0 then
+  fence = redis.call('GET', KEYS[fenceKey])
+  if fence and fence ~= own and fenceMode ~= 'release' then
+    return {'conflict', KEYS[fenceKey], 'a change of several accounts in progress'}
+  end
+end
+
+local c = tonumber(ARGV[11])
 for i = 0, c - 1 do
-  local k, field, read = KEYS[tonumber(ARGV[8 + 3 * i])], ARGV[9 + 3 * i], ARGV[10 + 3 * i]
+  local k, field, read = KEYS[tonumber(ARGV[12 + 3 * i])], ARGV[13 + 3 * i], ARGV[14 + 3 * i]
   local current
   if field == '' then
     current = redis.call('GET', k)
@@ -66,7 +81,7 @@ local allowed = {
   SET = true, HSET = true, HDEL = true, ZADD = true, ZREM = true, XADD = true,
   INCR = true, HINCRBY = true,
 }
-local first = 8 + 3 * c
+local first = 12 + 3 * c
 local a = first
 while a <= #ARGV do
   local argc = tonumber(ARGV[a + 2])
@@ -88,5 +103,10 @@ if commitKey > 0 then
 end
 if idemKey > 0 then
   redis.call('SET', KEYS[idemKey], ARGV[4], 'PX', ARGV[5])
+end
+if fenceMode == 'hold' then
+  redis.call('SET', KEYS[fenceKey], own, 'PX', ARGV[10])
+elseif fenceMode == 'release' and fence == own then
+  redis.call('DEL', KEYS[fenceKey])
 end
 return reply('ok')

@@ -34,6 +34,10 @@ func (k keys) grants(id string) string    { return k.accountKey(id, "grants") }
 func (k keys) exclusive(id string) string { return k.accountKey(id, "exclusive") }
 func (k keys) audit(id string) string     { return k.accountKey(id, "audit") }
 
+// fence is the key a change deciding on account id among others holds
+// while it commits (fence.go).
+func (k keys) fence(id string) string { return k.accountKey(id, "fence") }
+
 // outbox is the stream of the effects of account id's commits on other
 // hash slots, not yet applied (relay.go).
 func (k keys) outbox(id string) string { return k.accountKey(id, "outbox") }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,9 +24,19 @@ type outboxEntry struct {
 	Steps []step `json:"steps"`
 }
 
-// step is the writes of one outbox entry on one hash slot.
+// step is the writes of one outbox entry on one hash slot, and the
+// release of the fence the change holds on that slot's account, if any.
 type step struct {
-	Writes []write `json:"writes"`
+	Writes []write `json:"writes,omitempty"`
+	Fence  string  `json:"fence,omitempty"`
+}
+
+// key is a key of the step's slot.
+func (st step) key() string {
+	if len(st.Writes) > 0 {
+		return st.Writes[0].Key
+	}
+	return st.Fence
 }
 
 // appliedRetention is how long the marker of an applied step is kept: as
@@ -80,66 +89,6 @@ return 1
 func (s *Store) register(ctx context.Context, home string) error {
 	err := s.client.ZAddGT(ctx, s.keys.pendingOutboxes(home), redis.Z{Score: float64(time.Now().UnixMilli()), Member: home}).Err()
 	return wrap("commit: register the outbox", err)
-}
-
-// checkElsewhere checks the versions of other hash slots than the home
-// account's, each read in its own slot, after applying what the outboxes
-// of their accounts still hold (so that a version read reflects every
-// commit made before). A version that differs wraps engine.ErrConflict.
-// A change whose commit record (commitKey) exists was applied, and its
-// outbox may have moved those versions since: it is not checked, and the
-// home script answers "applied". Nothing of the change has been written
-// yet: failures wrap engine.ErrUnavailable only.
-func (s *Store) checkElsewhere(ctx context.Context, commitKey string, checks []check) error {
-	if len(checks) == 0 {
-		return nil
-	}
-	if commitKey != "" {
-		applied, err := s.client.Exists(ctx, commitKey).Result()
-		if err != nil {
-			return wrap("commit: read the commit record", err)
-		}
-		if applied == 1 {
-			return nil
-		}
-	}
-	var accounts []string
-	for _, c := range checks {
-		if !slices.Contains(accounts, c.Account) {
-			accounts = append(accounts, c.Account)
-		}
-	}
-	for _, a := range accounts {
-		if err := s.relayAccount(ctx, a); err != nil {
-			return wrap("commit: apply the outbox of "+a, err)
-		}
-	}
-	pipe := s.client.Pipeline()
-	cmds := make([]*redis.StringCmd, len(checks))
-	for i, c := range checks {
-		if c.Field == "" {
-			cmds[i] = pipe.Get(ctx, c.Key)
-		} else {
-			cmds[i] = pipe.HGet(ctx, c.Key, c.Field)
-		}
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return wrap("commit: read versions", err)
-	}
-	for i, c := range checks {
-		current, err := optionalUint(cmds[i])
-		if err != nil {
-			return wrap("commit: read versions", err)
-		}
-		if current != c.Version {
-			name := c.Key
-			if c.Field != "" {
-				name += " " + c.Field
-			}
-			return fmt.Errorf("redis: commit: %s is at %d, not the version read: %w", name, current, engine.ErrConflict)
-		}
-	}
-	return nil
 }
 
 // relayPage is how many outbox entries one round trip reads (commit.lua
@@ -217,10 +166,10 @@ func (s *Store) applyEntries(ctx context.Context, account string, entries []redi
 		}
 		ids[i] = e.ID
 		for _, st := range entry.Steps {
-			if len(st.Writes) == 0 {
+			if st.key() == "" {
 				continue
 			}
-			if st.Writes[0].Key == s.keys.events() {
+			if st.key() == s.keys.events() {
 				events = append(events, stepRun{entry.ID, st})
 			} else {
 				others = append(others, stepRun{entry.ID, st})
@@ -271,13 +220,17 @@ func (s *Store) applyEntries(ctx context.Context, account string, entries []redi
 
 // queueSteps queues each step on pipe: commit.lua on the step's slot, its
 // applied marker in place of a commit record, so that a step applied
-// before writes nothing.
+// before writes nothing, releasing the change's fence there.
 func (s *Store) queueSteps(ctx context.Context, pipe redis.Pipeliner, runs []stepRun) []redis.Cmder {
 	cmds := make([]redis.Cmder, 0, len(runs))
 	for _, r := range runs {
 		b := newBatch()
-		b.args = append(b.args, b.key(s.keys.applied(r.step.Writes[0].Key, r.entry)), appliedRetention.Milliseconds(),
-			0, "", 0, 0, 0)
+		b.args = append(b.args, b.key(s.keys.applied(r.step.key(), r.entry)), appliedRetention.Milliseconds(), 0, "", 0, 0)
+		if r.step.Fence != "" {
+			b.args = append(b.args, b.key(r.step.Fence), fenceRelease, r.entry, 0, 0)
+		} else {
+			b.args = append(b.args, 0, "", r.entry, 0, 0)
+		}
 		for _, w := range r.step.Writes {
 			b.write(w)
 		}

@@ -51,7 +51,7 @@ func commitHomeOnly(t *testing.T, s *Store, change engine.Change) outboxEntry {
 	p, err := s.plan(change)
 	require.NoError(t, err)
 	require.True(t, p.outboxed)
-	require.NoError(t, s.checkElsewhere(t.Context(), p.commitKey, p.elsewhere))
+	require.NoError(t, s.holdFences(t.Context(), p))
 	require.NoError(t, s.register(t.Context(), p.home))
 	reply, err := s.commit.Run(t.Context(), s.client, p.b.keys, p.b.args...).StringSlice()
 	require.NoError(t, err)
@@ -98,6 +98,9 @@ func requireAppliedOnce(t *testing.T, s *Store, id string) {
 	n, err := s.client.XLen(ctx, s.keys.outbox("t1")).Result()
 	require.NoError(t, err)
 	assert.Zero(t, n, "the outbox is empty")
+	n, err = s.client.Exists(ctx, s.keys.fence("t2")).Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "the fence on the other tenant is released")
 }
 
 // R36, R40, R42, issue 11: a replica killed right after the home script,
@@ -140,6 +143,35 @@ func TestRelayCompletesAfterKillsExactlyOnce(t *testing.T) {
 			requireAppliedOnce(t, relays[3], "c1")
 		})
 	}
+}
+
+// R40, issue 11: while a change deciding on two accounts is between its
+// check of the second one and its writes there, the fence it holds makes
+// every other commit on that account conflict, even when the replica died
+// meanwhile; once its step is applied, they go through.
+func TestFenceHoldsOffTheOtherAccount(t *testing.T) {
+	srv := redistest.Start(t)
+	commitHomeOnly(t, replica(t, srv.URL()), submission("c1"))
+	other := replica(t, srv.URL())
+	member := engine.Change{
+		Versions: map[string]uint64{"t2": 0},
+		Members:  []engine.Membership{{Account: "t2", User: "bob", Roles: []string{"account_user"}}},
+	}
+	err := other.Commit(t.Context(), member)
+	require.ErrorIs(t, err, engine.ErrConflict)
+	assert.Contains(t, err.Error(), "fence")
+	state, err := other.AccountState(t.Context(), "t2")
+	require.ErrorIs(t, err, engine.ErrNotFound)
+	assert.Empty(t, state.Members, "the refused commit wrote nothing")
+
+	require.NoError(t, other.Relay(t.Context()))
+	err = other.Commit(t.Context(), member)
+	require.ErrorIs(t, err, engine.ErrConflict, "decided on t2 before the submission reached it")
+	member.Versions["t2"] = 1
+	require.NoError(t, other.Commit(t.Context(), member))
+	got, err := other.GetMember(t.Context(), "t2", "bob")
+	require.NoError(t, err)
+	assert.Equal(t, "bob", got.User)
 }
 
 // R36, issue 11: the engine sending again a change whose replica died after
