@@ -39,11 +39,12 @@ const (
 // the commit and idempotency records, increments the versions, and appends
 // to the home account's outbox one entry holding every write on other slots
 // (other accounts, users, the global event stream and indexes). A version of
-// another account is checked just before the script, by a read in its own
-// slot (doc.go, "Redis Cluster", says what that guarantees), unless the
-// change's commit record shows it applied already. When a version
-// differs, or the idempotency record exists, nothing is written and the
-// error wraps engine.ErrConflict.
+// another account is checked before the script in its own slot, which the
+// change then fences until its writes there are applied (fence.go; doc.go,
+// "Atomicity", says what that guarantees), unless the change's commit
+// record shows it applied already. When a version differs, the idempotency
+// record exists or another change fences an account, nothing is written and
+// the error wraps engine.ErrConflict.
 //
 // Commit then applies the home account's outbox, oldest entry first, each
 // step once (a marker in the step's slot), and copies new events to their

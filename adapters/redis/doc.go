@@ -65,31 +65,42 @@
 // Cluster never refuses it (CROSSSLOT), and Standalone, Sentinel and
 // Cluster share this one code path:
 //
-//  1. Checks of other slots. A version in Change.Versions, ReadVersions or
-//     RequesterVersions of another account than the home one is read in its
-//     own slot, after that account's outbox was applied (step 4), and a
-//     difference is engine.ErrConflict, with nothing written. A change whose
-//     commit record exists (sent again) skips this: it was applied.
+//  1. Fences. A version in Change.Versions, ReadVersions or
+//     RequesterVersions of another account than the home one is checked in
+//     that account's slot, after its outbox was applied (step 4), by
+//     commit.lua, which then holds the account's fence
+//     (gh:{a:<a>}:fence, naming the change's outbox entry, PX 5s). A
+//     difference, or another change's fence, is engine.ErrConflict, with
+//     the fences taken released and nothing written. Until the change's
+//     outbox step on that account releases the fence, atomically with the
+//     change's writes there, every other commit homed on the account, or
+//     fencing it, conflicts (and the engine decides it again). A change
+//     whose commit record exists (sent again) skips this: it was applied.
 //  2. Registration. When the change writes on other slots, ZADD GT lists
 //     the home account in its registry shard gh:{outboxes:<n>}.
 //  3. The home script. When the commit record exists, the change was
 //     applied before (go-redis retried the script after a lost reply, or the
 //     engine sent it again): nothing is written and the answer is
 //     "applied". Else the script refuses (conflict) a change whose
-//     idempotency record exists or whose home-slot versions differ from the
-//     ones read; otherwise it writes everything of the home slot (state,
-//     audit records, version increments, commit and idempotency records) and
-//     appends one entry to the home account's outbox holding every other
-//     write, grouped in steps, one per hash slot: the events first (one step
-//     on gh:events), then the others in the order of the Change's fields
-//     (another account's requests, audit records and version increments;
-//     the requester's index; gh:requests; the expiry index).
+//     idempotency record exists, whose home account another change fences,
+//     or whose home-slot versions differ from the ones read (and step 1's
+//     fences are released); otherwise it writes everything of the home
+//     slot (state, audit records, version increments, commit and
+//     idempotency records) and appends one entry to the home account's
+//     outbox holding every other write, grouped in steps, one per hash
+//     slot: the events first (one step on gh:events), then the others in
+//     the order of the Change's fields (another account's requests, audit
+//     records and version increments, with its fence's release; the
+//     requester's index; gh:requests; the expiry index). Its reply carries
+//     the outbox's first entries.
 //  4. The outbox. Commit applies the home account's outbox, oldest entry
 //     first: each step by commit.lua on its slot, with the step's applied
 //     marker in place of a commit record, so that a step applied before
-//     writes nothing; then it deletes the entry (XDEL). When any entry had
-//     events, it then copies new events to their recipients' streams (the
-//     fan-out). On return, every write of the change is visible.
+//     writes nothing; then it deletes the entries (XDEL). It takes three
+//     pipelines: the steps on gh:events with a read of the events not yet
+//     copied to their recipients; every other step with those copies (the
+//     fan-out); the fan-out cursor and the XDEL. On return, every write of
+//     the change is visible.
 //
 // A failure to reach Redis from step 3 on wraps engine.ErrOutcomeUnknown:
 // only sending the change again tells, and doing so answers "applied" and
@@ -136,26 +147,31 @@
 // users on one account do not conflict (R20), while a second request by the
 // same user, or two decisions of one request (R25), do. Approvals and member
 // changes move the account's version, so seat limits hold (R10, R11). Every
-// command but one decides on one account and homes its change there, so its
-// checks and writes of state are one script, as before.
+// command but one decides on at most one account and homes its change
+// there, so its checks and its writes of that account's state are one
+// script, as before.
 //
 // The one command deciding on several accounts is a tenant submission
 // (R35, R36): it reads the reseller and every tenant, and creates one
 // pending request on each tenant. Its home is the reseller (or the first
-// tenant when the caller gave an Idempotency-Key): the reseller's version is
-// checked in the script; each tenant's version is checked in its own slot
-// just before the script (step 1) and incremented in that slot by the
-// outbox step that writes the tenant's request, atomically with it. So:
-// a submission lands whole or not at all (the entry is one unit, applied to
-// the end by Commit, the relay or a retry); two submissions of one reseller
-// serialize on the reseller's version; a change on a tenant decided before
-// the submission's step reached the tenant conflicts and is decided again
-// (R40). What is weaker than one script: a change on a tenant committed
-// between step 1 and the script goes unseen by the submission, which is then
-// as if committed just before that change. That is sound for R35-R39:
-// a submission only adds pending requests, changes no membership, grant or
-// exclusivity, and every request is decided later on its tenant's state of
-// then (R38).
+// tenant when the caller gave an Idempotency-Key): the home account's
+// version is checked in the script; every other account's in its own slot,
+// where the fence then keeps any other commit out until the submission's
+// step there (its request, audit record and version increment) is applied.
+// So the accounts it decided on are all still at the versions it read when
+// its writes land on each (R40), as with one script: no change on a tenant
+// can be committed between the check and the submission's request. The
+// submission lands whole or not at all (the entry is one unit, applied to
+// the end by Commit, the relay or a retry), and two submissions of one
+// reseller serialize on its version. The difference with one script is
+// time, not state: a reader of a tenant may see it without the new request
+// for the few round trips until its step, as if the submission committed
+// then; and a replica dying between step 1 and step 4 keeps the tenants'
+// commits conflicting until the relay applies its entry (it runs every
+// second) or, when it died before its script, until the fences expire
+// (5s). Should a fence expire before the relay reaches its step (the relay
+// itself down for seconds), a change on that tenant committed meanwhile
+// is ordered before the submission's request there, which it did not see.
 //
 // Readers of other slots may see the home slot's part of a change before
 // the rest for the few round trips step 4 takes (or until the relay runs,
