@@ -390,19 +390,25 @@ const registryGrace = time.Minute
 func (s *Store) Relay(ctx context.Context) error {
 	ctx, cancel := s.writing(ctx)
 	defer cancel()
-	for n := range outboxShards {
-		shard := s.keys.pendingShard(n)
-		pending, err := s.client.ZRangeWithScores(ctx, shard, 0, -1).Result()
-		if err != nil {
-			return wrap("relay", err)
-		}
-		for _, z := range pending {
+	shards := make([]*redis.ZSliceCmd, outboxShards)
+	pipe := s.client.Pipeline()
+	for n := range shards {
+		shards[n] = pipe.ZRangeWithScores(ctx, s.keys.pendingShard(n), 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap("relay", err)
+	}
+	for n, cmd := range shards {
+		for _, z := range cmd.Val() {
 			account, _ := z.Member.(string)
 			if err := s.relayAccount(ctx, account); err != nil {
 				return err
 			}
 			cutoff := time.Now().Add(-registryGrace).UnixMilli()
-			err := unregisterScript.Run(ctx, s.client, []string{shard}, account,
+			if z.Score >= float64(cutoff) {
+				continue
+			}
+			err := unregisterScript.Run(ctx, s.client, []string{s.keys.pendingShard(n)}, account,
 				strconv.FormatFloat(z.Score, 'f', -1, 64), cutoff).Err()
 			if err != nil {
 				return wrap("relay", err)

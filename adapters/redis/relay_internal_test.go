@@ -245,3 +245,22 @@ func TestFanoutAfterUpgradeCopiesNothingTwice(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, carol, 1)
 }
+
+// Issue 11: the relay drops from the registry the accounts whose outbox it
+// emptied and whose last registration is older than the grace period, and
+// keeps the others.
+func TestRelayPrunesTheRegistry(t *testing.T) {
+	srv := redistest.Start(t)
+	s := replica(t, srv.URL())
+	ctx := t.Context()
+	commitHomeOnly(t, s, submission("c1")) // registers t1 now
+	old := float64(time.Now().Add(-2 * registryGrace).UnixMilli())
+	require.NoError(t, s.client.ZAdd(ctx, s.keys.pendingOutboxes("idle"), redis.Z{Score: old, Member: "idle"}).Err())
+
+	require.NoError(t, s.Relay(ctx))
+	requireAppliedOnce(t, s, "c1")
+	_, err := s.client.ZScore(ctx, s.keys.pendingOutboxes("idle"), "idle").Result()
+	require.ErrorIs(t, err, redis.Nil, "an old registration with an empty outbox leaves")
+	_, err = s.client.ZScore(ctx, s.keys.pendingOutboxes("t1"), "t1").Result()
+	require.NoError(t, err, "a registration within the grace period stays")
+}
