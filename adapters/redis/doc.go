@@ -26,6 +26,8 @@
 //	                              slots, until applied (see "Commits and the outbox")
 //	gh:{a:<a>}:applied:<e>  string "1": the step of outbox entry <e> on this slot was applied;
 //	                              PX 1h (engine.CommitRetention)
+//	gh:{a:<a>}:fence      string  outbox entry id of the change deciding on <a> among other
+//	                              accounts, until its step here is applied; PX 5s
 //
 // Per user <u>, in the slot of the hash tag {u:<u>}:
 //
@@ -34,7 +36,8 @@
 //	gh:{u:<u>}:events     stream  field "event": each engine.Event addressed to <u>; entry id = its id in gh:events
 //	gh:{u:<u>}:applied:<e>  string as for accounts
 //
-// Global keys, each in a slot of its own (no script touches two of them):
+// Global keys; no script touches two of the four that hold data, so each
+// may hash to a slot of its own:
 //
 //	gh:requests           hash    request id -> account id, for GetRequest
 //	gh:events             stream  field "event": engine.Event; entry id = Cursor (R42)
@@ -216,8 +219,9 @@
 // go-redis ClusterClient. Every script and MULTI/EXEC touches one hash
 // slot: commit.lua the home account's or a step's, AccountState one
 // account's, the policy keys share the tag {policy}. Pipelines (Snapshot,
-// the requester's listing, step 1's reads) may span slots: the client
-// splits them by node. Keyspace and pub/sub work as on one Redis.
+// the requester's listing, the fences, the outbox's steps) may span slots:
+// the client splits them by node, keeping each node's commands in order.
+// Pub/Sub (policy activations) reaches every node's subscribers.
 //
 // Upgrading from a version without Redis Cluster support keeps every key
 // but the policy ones, which moved under {policy}: push and activate the
@@ -230,7 +234,7 @@
 //
 // Pushed policy revisions (issue 4), and the leases and cursors that let
 // one replica at a time run a background worker (webhook delivery, the
-// expiry sweep):
+// expiry sweep, the outbox relay):
 //
 //	gh:{policy}:rev:<rev>     hash    "meta": engine.PolicyRevision without files; "files": its files
 //	gh:{policy}:revisions     zset    revision id -> CreatedAt in Unix microseconds
