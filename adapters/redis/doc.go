@@ -225,7 +225,10 @@
 //
 // Upgrading from a version without Redis Cluster support keeps every key
 // but the policy ones, which moved under {policy}: push and activate the
-// policy again. Without gh:{gh:events}:fanout, the first fan-out goes through
+// policy again. Stop the replicas of the older version before starting
+// those of this one: an older replica copies events to their recipients
+// within its commit script, which fails halfway when the fan-out has
+// copied a later event first. Without gh:{gh:events}:fanout, the first fan-out goes through
 // every event already in gh:events, 256 per round trip, copying none (the
 // recipients' streams have them all) and keeping its progress after each
 // page, shared by every commit and the relay.
