@@ -79,9 +79,14 @@ func (s *Store) Commit(ctx context.Context, change engine.Change) error {
 	if err != nil {
 		return wrapSent("commit", err)
 	}
-	if len(reply) == 3 && reply[0] == "conflict" {
+	switch {
+	case len(reply) == 3 && reply[0] == "conflict":
 		s.releaseFences(ctx, p)
 		return conflictError(reply)
+	case reply[0] == "applied":
+		// An earlier attempt landed meanwhile, with its own entry and
+		// fences: this attempt's fences guard nothing.
+		s.releaseFences(ctx, p)
 	}
 	if err := s.relayEntries(ctx, p.home, reply[1:]); err != nil {
 		return wrapSent("commit: apply the outbox", err)
