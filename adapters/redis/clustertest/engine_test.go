@@ -223,6 +223,58 @@ func TestEngineOnCluster(t *testing.T) {
 		assert.Equal(t, 1, decided)
 	})
 
+	// R20, R40: requests by different users on one account conflict with
+	// nothing the others decided on: all of them land, through two
+	// replicas, each audited and announced once.
+	t.Run("concurrent requesters all succeed", func(t *testing.T) {
+		d := deploy(t, c)
+		d.acme()
+		users := make([]string, racers)
+		for i := range users {
+			users[i] = fmt.Sprintf("requester%02d", i)
+			d.user(users[i], "")
+		}
+		auditBefore, eventsBefore := len(d.audit("acme")), len(d.events())
+		errs := race(racers, func(i int) error {
+			_, err := d.e[i%2].RequestAccess(d.ctx, users[i], "acme", "I need it")
+			return err
+		})
+		for i, err := range errs {
+			require.NoError(t, err, "requester %d", i)
+		}
+		pending, err := d.e[0].ListRequests(d.ctx, sysAdmin, engine.RequestFilter{Account: "acme", Status: engine.StatusPending, Limit: engine.MaxListLimit})
+		require.NoError(t, err)
+		assert.Len(t, pending, racers)
+		assert.Equal(t, racers, count(d.audit("acme")[auditBefore:], func(r engine.AuditRecord) bool { return r.Action == engine.ActionRequestCreated }))
+		assert.Equal(t, racers, count(d.events()[eventsBefore:], func(e engine.Event) bool { return e.Type == engine.EventRequestCreated }))
+	})
+
+	// R20, R40: one user requesting one account many times at once gets
+	// one pending request.
+	t.Run("one requester racing gets one pending request", func(t *testing.T) {
+		d := deploy(t, c)
+		d.acme()
+		d.user("carol", "")
+		errs := race(racers, func(i int) error {
+			_, err := d.e[i%2].RequestAccess(d.ctx, "carol", "acme", "")
+			return err
+		})
+		created := 0
+		for i, err := range errs {
+			var v *engine.ViolationError
+			switch {
+			case err == nil:
+				created++
+			case !errors.As(err, &v):
+				require.ErrorIs(t, err, engine.ErrConflict, "racer %d", i)
+			}
+		}
+		assert.Equal(t, 1, created)
+		mine, err := d.e[1].ListRequests(d.ctx, "carol", engine.RequestFilter{Requester: "carol"})
+		require.NoError(t, err)
+		assert.Len(t, mine, 1, "the requester's index holds one request")
+	})
+
 	// R35, R36, R40, R42: tenant submissions through two replicas, racing,
 	// each create one request per tenant on the tenant's slot, every one
 	// indexed, audited and announced once, whatever slot holds it.
