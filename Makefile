@@ -35,9 +35,10 @@ $(SECRET):
 run: build $(SECRET)
 	@exec scripts/demo-run.sh $(BIN) $(ADDR) $(DEMO_ROOT) $(SECRET)
 
-# test: everything CI runs. Needs redis-server, curl and promtool (installed from
-# Debian when missing): the Redis tests, the README's commands (TestReadme), and
-# the lint of /metrics (TestMetricsPassPromtool).
+# test: everything CI runs. Needs redis-server and redis-cli, curl and promtool
+# (installed from Debian when missing): the Redis tests (a 3-master Redis Cluster
+# among them), the README's commands (TestReadme), and the lint of /metrics
+# (TestMetricsPassPromtool).
 test: redis-server curl promtool lint rego unit fuzz
 
 # unit: every package's tests, results printed as each package finishes.
