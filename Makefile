@@ -35,8 +35,9 @@ $(SECRET):
 run: build $(SECRET)
 	@exec scripts/demo-run.sh $(BIN) $(ADDR) $(DEMO_ROOT) $(SECRET)
 
-# test: everything CI runs. Needs redis-server, curl, promtool and chromium
-# (installed from Debian when missing): the Redis tests, the README's commands
+# test: everything CI runs. Needs redis-server and redis-cli, curl, promtool and
+# chromium (installed from Debian when missing): the Redis tests (a 3-master
+# Redis Cluster and a Sentinel deployment among them), the README's commands
 # (TestReadme), the lint of /metrics (TestMetricsPassPromtool) and the
 # console's browser tests (adapters/console/browsertest).
 test: redis-server curl promtool chromium lint rego unit fuzz

@@ -91,9 +91,9 @@ func TestBackgroundKeyLayout(t *testing.T) {
 	require.NoError(t, s.SetCursor(ctx, "webhook:abc", "1-0"))
 
 	tests := []struct{ key, kind string }{
-		{"gh:policy:rev:rev-1", "hash"},
-		{"gh:policy:revisions", "zset"},
-		{"gh:policy:active", "string"},
+		{"gh:{policy}:rev:rev-1", "hash"},
+		{"gh:{policy}:revisions", "zset"},
+		{"gh:{policy}:active", "string"},
 		{"gh:lease:webhook:abc", "string"},
 		{"gh:cursor:webhook:abc", "string"},
 	}

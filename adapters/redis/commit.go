@@ -20,56 +20,84 @@ import (
 //go:embed commit.lua
 var commitLua string
 
-// Stream fields holding the JSON of an audit record and of an event.
+// Stream fields holding the JSON of an audit record, of an event and of an
+// outbox entry.
 const (
-	auditField = "record"
-	eventField = "event"
+	auditField  = "record"
+	eventField  = "event"
+	outboxField = "entry"
 )
 
-// xaddSameID is commit.lua's XADD with the entry id the previous XADD got:
-// it copies an event to a recipient's stream under its global cursor.
-const xaddSameID = "XADDSAMEID"
-
-// Commit applies change in one Lua script, so that the version checks, the
-// state, the audit records, the events and the commit and idempotency
-// records are one atomic unit (R40): when any version differs from the one
-// read, or the idempotency record exists, nothing is written and the error
-// wraps engine.ErrConflict. go-redis sends the script by EVALSHA and falls
-// back to EVAL when Redis does not know it (after a restart, say).
+// Commit applies change: atomically in its home account's hash slot
+// (R40), then, in order, on every other slot it touches (relay.go).
 //
-// A change with an ID leaves a commit record (engine.CommitRetention) under
-// its home account: when go-redis retries the script after a lost reply,
-// or the engine sends the change again, the script finds it, writes nothing
-// and Commit returns nil. A failure to reach Redis once the script may have
-// been sent wraps engine.ErrOutcomeUnknown (and engine.ErrUnavailable): only
-// sending the change again can tell whether it was applied.
+// The home slot is the one of the home account (engine.Change.Home, else
+// the first account of Versions, else of ReadVersions, else
+// engine.DirectoryAccount). One Lua script (commit.lua) checks the versions
+// of that slot, and when none differs from the one read and the
+// idempotency record does not exist, writes the slot's state, audit records,
+// the commit and idempotency records, increments the versions, and appends
+// to the home account's outbox one entry holding every write on other slots
+// (other accounts, users, the global event stream and indexes). A version of
+// another account is checked before the script in its own slot, which the
+// change then fences until its writes there are applied (fence.go; doc.go,
+// "Atomicity", says what that guarantees), unless the change's commit
+// record shows it applied already. When a version differs, the idempotency
+// record exists or another change fences an account, nothing is written and
+// the error wraps engine.ErrConflict.
 //
-// Audit records and events are appended to their streams by XADD inside the
-// script; the stream entry id becomes their Cursor. Each event is also
-// appended, under the same id, to the stream of each of its recipients. Ids that would name a
-// key (user, account, member, request, tenant, audit account) must not be
-// empty: that is an error wrapping engine.ErrInvalid and nothing is written.
+// Commit then applies the home account's outbox, oldest entry first, each
+// step once (a marker in the step's slot), and copies new events to their
+// recipients' streams, so that on return every write of the change is
+// visible. A failure there, like a failure to reach Redis once the script
+// may have been sent, wraps engine.ErrOutcomeUnknown (and
+// engine.ErrUnavailable): sending the change again finds its commit record,
+// writes nothing, finishes the outbox and returns nil. A replica that dies
+// meanwhile leaves the outbox to the relay (RunRelay) or the account's next
+// commit.
+//
+// Ids that would name a key (user, account, member, request, tenant, audit
+// account) must not be empty: that is an error wrapping engine.ErrInvalid
+// and nothing is written.
 func (s *Store) Commit(ctx context.Context, change engine.Change) error {
-	b, err := s.batch(change)
+	p, err := s.plan(change)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := s.writing(ctx)
 	defer cancel()
 	defer s.syncCache(ctx)
-	var record string
-	if change.ID != "" {
-		record = s.keys.commit(home(change), change.ID)
-	}
-	reply, err := s.runCommit(ctx, b.keys, b.args, record)
-	if err != nil {
+	if err := s.holdFences(ctx, p); err != nil {
 		return err
 	}
-	if len(reply) == 3 && reply[0] == "conflict" {
-		return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w",
-			reply[1], reply[2], engine.ErrConflict)
+	if p.outboxed {
+		if err := s.register(ctx, p.home); err != nil {
+			s.releaseFences(ctx, p)
+			return err
+		}
 	}
-	return nil
+	reply, err := s.commit.Run(ctx, s.client, p.b.keys, p.b.args...).StringSlice()
+	if err != nil {
+		return wrapSent("commit", err)
+	}
+	switch {
+	case len(reply) == 3 && reply[0] == "conflict":
+		s.releaseFences(ctx, p)
+		return conflictError(reply)
+	case reply[0] == "applied":
+		// An earlier attempt landed meanwhile, with its own entry and
+		// fences: this attempt's fences guard nothing.
+		s.releaseFences(ctx, p)
+	}
+	if err := s.relayEntries(ctx, p.home, reply[1:]); err != nil {
+		return wrapSent("commit: apply the outbox", err)
+	}
+	return s.confirm(ctx, "commit", s.keys.commit(p.home, change.ID))
+}
+
+// conflictError is the error of commit.lua's reply {"conflict", key, current}.
+func conflictError(reply []string) error {
+	return fmt.Errorf("redis: commit: %s is at %s, not the version read: %w", reply[1], reply[2], engine.ErrConflict)
 }
 
 // wrapSent is wrap for a write that may have reached Redis: a failure to
@@ -94,6 +122,8 @@ type batch struct {
 	args  []any
 }
 
+func newBatch() *batch { return &batch{index: map[string]int{}} }
+
 // key returns the 1-based index of key in keys, adding it when new.
 func (b *batch) key(key string) int {
 	i, ok := b.index[key]
@@ -106,15 +136,41 @@ func (b *batch) key(key string) int {
 }
 
 // write appends one Redis command on key.
-func (b *batch) write(command, key string, args ...any) {
-	b.args = append(b.args, command, b.key(key), len(args))
-	b.args = append(b.args, args...)
+func (b *batch) write(w write) {
+	b.args = append(b.args, w.Command, b.key(w.Key), len(w.Args))
+	for _, a := range w.Args {
+		b.args = append(b.args, a)
+	}
 }
 
-// check appends one version check: key (a string, or field of a hash) is
-// expected at version.
-func (b *batch) check(key, field string, version uint64) {
-	b.args = append(b.args, b.key(key), field, strconv.FormatUint(version, 10))
+// write is one Redis command of a change on one key; it is stored as JSON
+// in outbox entries.
+type write struct {
+	Command string   `json:"c"`
+	Key     string   `json:"k"`
+	Args    []string `json:"a"`
+}
+
+// check is one version check: key (a string, or Field of a hash) is
+// expected at Version.
+type check struct {
+	Account, Key, Field string
+	Version             uint64
+}
+
+// plan is how one change is committed.
+type plan struct {
+	home string
+	// commitKey is the key of the change's commit record, "" without ID.
+	commitKey string
+	// b is the home slot's run of commit.lua.
+	b *batch
+	// entryID names the change's outbox entry and its fences.
+	entryID string
+	// fences are the other accounts whose versions the change checks.
+	fences []fenceRun
+	// outboxed is set when b appends an outbox entry.
+	outboxed bool
 }
 
 // home is the account under whose keys a change's commit and idempotency
@@ -131,62 +187,139 @@ func home(change engine.Change) string {
 	return engine.DirectoryAccount
 }
 
-// batch encodes change for commit.lua: the record header, the version
-// checks, then every write in the order of the Change's fields, then the
-// version increments.
-func (s *Store) batch(change engine.Change) (*batch, error) {
-	if err := validate(change); err != nil {
-		return nil, err
+// plan encodes change: the checks and writes of its home slot for
+// commit.lua, the checks of other accounts (fences), and an outbox entry,
+// appended by the home script, with the writes of every other slot grouped
+// by slot in the order they first appear, and the release of each fence.
+func (s *Store) plan(change engine.Change) (plan, error) {
+	writes, checks, err := s.writes(change)
+	if err != nil {
+		return plan{}, err
 	}
 	k := s.keys
-	b := &batch{index: map[string]int{}}
-	w := writer{b: b, k: k}
-	homeAccount := home(change)
+	p := plan{home: home(change), b: newBatch(), entryID: newEntryID()}
+	b := p.b
+	homeTag := hashTag(k.version(p.home))
 	if change.ID != "" {
-		b.args = append(b.args, b.key(k.commit(homeAccount, change.ID)), engine.CommitRetention.Milliseconds())
+		p.commitKey = k.commit(p.home, change.ID)
+		b.args = append(b.args, b.key(p.commitKey), engine.CommitRetention.Milliseconds())
 	} else {
 		b.args = append(b.args, 0, 0)
 	}
 	if rec := change.Idempotency; rec != nil {
 		retention := max(rec.Retention, time.Millisecond)
-		b.args = append(b.args, b.key(k.idempotency(homeAccount, rec.Actor, rec.Key)), w.encode(rec), retention.Milliseconds())
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return plan{}, fmt.Errorf("redis: commit: encode %T: %w: %w", rec, engine.ErrInvalid, err)
+		}
+		b.args = append(b.args, b.key(k.idempotency(p.home, rec.Actor, rec.Key)), data, retention.Milliseconds())
 	} else {
 		b.args = append(b.args, 0, "", 0)
 	}
+	b.args = append(b.args, b.key(k.outbox(p.home)), b.key(k.fence(p.home)), fenceCheck, p.entryID, 0)
 
-	versions := slices.Sorted(maps.Keys(change.Versions))
-	reads := slices.Sorted(maps.Keys(change.ReadVersions))
-	requesters := slices.SortedFunc(maps.Keys(change.RequesterVersions), compareRequesters)
-	b.args = append(b.args, len(versions)+len(reads)+len(requesters))
-	for _, id := range versions {
-		b.check(k.version(id), "", change.Versions[id])
+	var local []check
+	fenced := map[string]int{} // account -> index in p.fences
+	for _, c := range checks {
+		if hashTag(c.Key) == homeTag {
+			local = append(local, c)
+			continue
+		}
+		i, ok := fenced[c.Account]
+		if !ok {
+			i = len(p.fences)
+			fenced[c.Account] = i
+			p.fences = append(p.fences, fenceRun{account: c.Account})
+		}
+		p.fences[i].checks = append(p.fences[i].checks, c)
 	}
-	for _, id := range reads {
-		b.check(k.version(id), "", change.ReadVersions[id])
-	}
-	for _, r := range requesters {
-		b.check(k.requesterVersions(r.Account), r.Requester, change.RequesterVersions[r])
+	b.args = append(b.args, len(local))
+	for _, c := range local {
+		b.args = append(b.args, b.key(c.Key), c.Field, strconv.FormatUint(c.Version, 10))
 	}
 
+	entry := outboxEntry{ID: p.entryID}
+	steps := map[string]int{} // hash tag -> index in entry.Steps
+	stepOf := func(tag string) *step {
+		i, ok := steps[tag]
+		if !ok {
+			i = len(entry.Steps)
+			steps[tag] = i
+			entry.Steps = append(entry.Steps, step{})
+		}
+		return &entry.Steps[i]
+	}
+	for _, w := range writes {
+		if tag := hashTag(w.Key); tag == homeTag {
+			b.write(w)
+		} else {
+			st := stepOf(tag)
+			st.Writes = append(st.Writes, w)
+		}
+	}
+	// A fenced account's step releases its fence, atomically with the
+	// change's writes there.
+	for _, f := range p.fences {
+		stepOf(hashTag(k.version(f.account))).Fence = k.fence(f.account)
+	}
+	if len(entry.Steps) > 0 {
+		data, err := json.Marshal(entry)
+		if err != nil {
+			return plan{}, fmt.Errorf("redis: commit: encode the outbox entry: %w: %w", engine.ErrInvalid, err)
+		}
+		b.write(write{Command: "XADD", Key: k.outbox(p.home), Args: []string{"*", outboxField, string(data)}})
+		p.outboxed = true
+	}
+	return p, nil
+}
+
+// writes lists every write of change, wherever its key, and every version
+// check: the events first (so that the global stream has a change's events
+// before any other slot shows its effects), then the state in the order of
+// the Change's fields, then the version increments.
+func (s *Store) writes(change engine.Change) ([]write, []check, error) {
+	if err := validate(change); err != nil {
+		return nil, nil, err
+	}
+	k := s.keys
+	w := writer{k: k}
+
+	var checks []check
+	for _, id := range slices.Sorted(maps.Keys(change.Versions)) {
+		checks = append(checks, check{Account: id, Key: k.version(id), Version: change.Versions[id]})
+	}
+	for _, id := range slices.Sorted(maps.Keys(change.ReadVersions)) {
+		checks = append(checks, check{Account: id, Key: k.version(id), Version: change.ReadVersions[id]})
+	}
+	for _, r := range slices.SortedFunc(maps.Keys(change.RequesterVersions), compareRequesters) {
+		checks = append(checks, check{
+			Account: r.Account, Key: k.requesterVersions(r.Account), Field: r.Requester, Version: change.RequesterVersions[r],
+		})
+	}
+
+	for _, ev := range change.Events {
+		ev.Cursor = ""
+		w.add("XADD", k.events(), "*", eventField, w.encode(ev))
+	}
 	for _, u := range change.Users {
-		b.write("SET", k.user(u.ID), w.encode(u))
+		w.add("SET", k.user(u.ID), w.encode(u))
 	}
 	for _, a := range change.Accounts {
-		b.write("SET", k.account(a.ID), w.encode(a))
+		w.add("SET", k.account(a.ID), w.encode(a))
 	}
 	for _, m := range change.Members {
-		b.write("HSET", k.members(m.Account), m.User, w.encode(m))
+		w.add("HSET", k.members(m.Account), m.User, w.encode(m))
 		w.expiry(expiryMember(expiryMembership, m.Account, m.User), m.ExpiresAt)
 	}
 	for _, m := range change.RemovedMembers {
-		b.write("HDEL", k.members(m.Account), m.User)
+		w.add("HDEL", k.members(m.Account), m.User)
 		w.expiry(expiryMember(expiryMembership, m.Account, m.User), nil)
 	}
 	bumped := map[engine.RequesterRef]bool{}
 	for _, r := range change.Requests {
-		b.write("HSET", k.requests(r.Account), r.ID, w.encode(r))
-		b.write("HSET", k.requestIndex(), r.ID, r.Account)
-		b.write("HSET", k.userRequests(r.Requester), r.ID, r.Account)
+		w.add("HSET", k.requests(r.Account), r.ID, w.encode(r))
+		w.add("HSET", k.requestIndex(), r.ID, r.Account)
+		w.add("HSET", k.userRequests(r.Requester), r.ID, r.Account)
 		expires := r.ExpiresAt
 		if r.Status != engine.StatusGranted {
 			expires = nil
@@ -194,38 +327,30 @@ func (s *Store) batch(change engine.Change) (*batch, error) {
 		w.expiry(expiryMember(expiryRequest, r.Account, r.ID), expires)
 		if ref := (engine.RequesterRef{Account: r.Account, Requester: r.Requester}); !bumped[ref] {
 			bumped[ref] = true
-			b.write("HINCRBY", k.requesterVersions(r.Account), r.Requester, 1)
+			w.add("HINCRBY", k.requesterVersions(r.Account), r.Requester, "1")
 		}
 	}
 	for _, g := range change.Grants {
 		if len(g.Grants) == 0 {
-			b.write("HDEL", k.grants(g.Tenant), g.User)
+			w.add("HDEL", k.grants(g.Tenant), g.User)
 			continue
 		}
-		b.write("HSET", k.grants(g.Tenant), g.User, w.encode(g.Grants))
+		w.add("HSET", k.grants(g.Tenant), g.User, w.encode(g.Grants))
 	}
 	for _, tenant := range change.ExclusiveTenants {
-		b.write("SET", k.exclusive(tenant), "1")
+		w.add("SET", k.exclusive(tenant), "1")
 	}
 	for _, rec := range change.Audit {
 		rec.Cursor = ""
-		b.write("XADD", k.audit(rec.Account), "*", auditField, w.encode(rec))
+		w.add("XADD", k.audit(rec.Account), "*", auditField, w.encode(rec))
 	}
-	for _, ev := range change.Events {
-		ev.Cursor = ""
-		data := w.encode(ev)
-		b.write("XADD", k.events(), "*", eventField, data)
-		for _, to := range distinct(ev.To) {
-			b.write(xaddSameID, k.userEvents(to), eventField, data)
-		}
-	}
-	for _, id := range versions {
-		b.write("INCR", k.version(id))
+	for _, id := range slices.Sorted(maps.Keys(change.Versions)) {
+		w.add("INCR", k.version(id))
 	}
 	if w.err != nil {
-		return nil, w.err
+		return nil, nil, w.err
 	}
-	return b, nil
+	return w.writes, checks, nil
 }
 
 // compareRequesters orders requester refs by account, then requester.
@@ -249,28 +374,32 @@ func distinct(ids []string) []string {
 	return out
 }
 
-// writer appends writes to a batch and keeps the first encoding error.
+// writer lists writes and keeps the first encoding error.
 type writer struct {
-	b   *batch
-	k   keys
-	err error
+	k      keys
+	writes []write
+	err    error
+}
+
+func (w *writer) add(command, key string, args ...string) {
+	w.writes = append(w.writes, write{Command: command, Key: key, Args: args})
 }
 
 // encode returns the JSON of v. On failure it keeps the error, which
-// discards the batch, and returns nil.
-func (w *writer) encode(v any) []byte {
+// discards the change, and returns "".
+func (w *writer) encode(v any) string {
 	data, err := json.Marshal(v)
 	if err != nil {
 		w.fail(fmt.Errorf("redis: commit: encode %T: %w: %w", v, engine.ErrInvalid, err))
 	}
-	return data
+	return string(data)
 }
 
 // expiry adds member to the expiry index at at, or removes it when at is nil.
 func (w *writer) expiry(member string, at *time.Time) {
 	if at == nil {
-		w.b.write("ZREM", w.k.expiries(), member)
-		w.b.write("HDEL", w.k.expiryAt(), member)
+		w.add("ZREM", w.k.expiries(), member)
+		w.add("HDEL", w.k.expiryAt(), member)
 		return
 	}
 	text, err := at.MarshalText()
@@ -278,8 +407,8 @@ func (w *writer) expiry(member string, at *time.Time) {
 		w.fail(fmt.Errorf("redis: commit: expiry of %s: %w: %w", member, engine.ErrInvalid, err))
 		return
 	}
-	w.b.write("ZADD", w.k.expiries(), expiryScore(*at), member)
-	w.b.write("HSET", w.k.expiryAt(), member, text)
+	w.add("ZADD", w.k.expiries(), expiryScore(*at), member)
+	w.add("HSET", w.k.expiryAt(), member, string(text))
 }
 
 func (w *writer) fail(err error) {

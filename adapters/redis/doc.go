@@ -22,61 +22,164 @@
 //	gh:{a:<a>}:grants     hash    user id -> []engine.Grant on tenant <a> naming that user (R39)
 //	gh:{a:<a>}:exclusive  string  "1" once a tenant request for <a> was granted (R39)
 //	gh:{a:<a>}:audit      stream  field "record": engine.AuditRecord; entry id = Cursor (R41)
+//	gh:{a:<a>}:outbox     stream  field "entry": what commits homed on <a> write on other
+//	                              slots, until applied (see "Commits and the outbox")
+//	gh:{a:<a>}:applied:<e>  string "1": the step of outbox entry <e> on this slot was applied;
+//	                              PX 1h (engine.CommitRetention)
+//	gh:{a:<a>}:fence      string  outbox entry id of the change deciding on <a> among other
+//	                              accounts, until its step here is applied; PX 5s
 //
 // Per user <u>, in the slot of the hash tag {u:<u>}:
 //
 //	gh:{u:<u>}:user       string  the engine.User
 //	gh:{u:<u>}:requests   hash    request id -> account id: the requester's index
 //	gh:{u:<u>}:events     stream  field "event": each engine.Event addressed to <u>; entry id = its id in gh:events
+//	gh:{u:<u>}:applied:<e>  string as for accounts
 //
-// Global keys, four of them:
+// Global keys; no script touches two of the four that hold data, so each
+// may hash to a slot of its own:
 //
 //	gh:requests           hash    request id -> account id, for GetRequest
 //	gh:events             stream  field "event": engine.Event; entry id = Cursor (R42)
+//	gh:{gh:events}:fanout  string stream id: every event of gh:events up to it is in its
+//	                              recipients' streams; in gh:events's slot
 //	gh:expiries           zset    expiry entry -> expiry in Unix microseconds
 //	gh:expiry-at          hash    expiry entry -> exact expiry instant (RFC 3339, nanoseconds)
+//	gh:{gh:<key>}:applied:<e>  string  the marker of an outbox step on global key gh:<key>
+//	gh:{outboxes:<n>}     zset    account -> Unix milliseconds of the last commit that may have
+//	                              left entries in its outbox; n = FNV-1a (32 bits) of the account
+//	                              id modulo 16
 //
 // An expiry entry is the JSON array ["r", account, request id] for a granted
 // request with an expiry, or ["m", account, user id] for a membership with
 // one. Commit adds, moves and removes entries as it writes requests and
-// memberships, so the index holds exactly what DueExpiries may report.
+// memberships, so the index holds what DueExpiries may report (once the
+// outbox is applied; the engine checks each expiry against the account's
+// state before recording it).
 //
 // A request's account and requester never change once written: the indexes
 // are not moved.
 //
+// # Commits and the outbox
+//
+// Each change has a home account: Change.Home, else the first account of
+// Versions, else of ReadVersions, else "_directory". Commit runs one Lua
+// script (commit.lua) on the home account's hash slot only, so Redis
+// Cluster never refuses it (CROSSSLOT), and Standalone, Sentinel and
+// Cluster share this one code path:
+//
+//  1. Fences. A version in Change.Versions, ReadVersions or
+//     RequesterVersions of another account than the home one is checked in
+//     that account's slot, after its outbox was applied (step 4), by
+//     commit.lua, which then holds the account's fence
+//     (gh:{a:<a>}:fence, naming the change's outbox entry, PX 5s). A
+//     difference, or another change's fence, is engine.ErrConflict, with
+//     the fences taken released and nothing written. Until the change's
+//     outbox step on that account releases the fence, atomically with the
+//     change's writes there, every other commit homed on the account, or
+//     fencing it, conflicts (and the engine decides it again). A change
+//     whose commit record exists (sent again) skips this: it was applied.
+//  2. Registration. When the change writes on other slots, ZADD GT lists
+//     the home account in its registry shard gh:{outboxes:<n>}.
+//  3. The home script. When the commit record exists, the change was
+//     applied before (go-redis retried the script after a lost reply, or the
+//     engine sent it again): nothing is written and the answer is
+//     "applied". Else the script refuses (conflict) a change whose
+//     idempotency record exists, whose home account another change fences,
+//     or whose home-slot versions differ from the ones read (and step 1's
+//     fences are released); otherwise it writes everything of the home
+//     slot (state, audit records, version increments, commit and
+//     idempotency records) and appends one entry to the home account's
+//     outbox holding every other write, grouped in steps, one per hash
+//     slot: the events first (one step on gh:events), then the others in
+//     the order of the Change's fields (another account's requests, audit
+//     records and version increments, with its fence's release; the
+//     requester's index; gh:requests; the expiry index). Its reply carries
+//     the outbox's first entries.
+//  4. The outbox. Commit applies the home account's outbox, oldest entry
+//     first: each step by commit.lua on its slot, with the step's applied
+//     marker in place of a commit record, so that a step applied before
+//     writes nothing; then it deletes the entries (XDEL). It takes three
+//     pipelines: the steps on gh:events with a read of the events not yet
+//     copied to their recipients; every other step with those copies (the
+//     fan-out); the fan-out cursor and the XDEL. On return, every write of
+//     the change is visible.
+//
+// A failure to reach Redis from step 3 on wraps engine.ErrOutcomeUnknown:
+// only sending the change again tells, and doing so answers "applied" and
+// finishes step 4. A replica that dies between steps 3 and 4 leaves the
+// entry to the relay (RunRelay; gatehouse serve runs it every second on one
+// replica at a time, holding the lease "outbox-relay"): it reads every
+// registry shard and applies each listed outbox as step 4 does, then drops
+// the accounts whose registration is older than a minute (the longest a
+// commit could take between steps 2 and 3) and whose score did not change
+// meanwhile. The account's next commit applies the entry too.
+//
+// Why nothing is lost or applied twice: the entry is written by the same
+// script as the home slot's state, so it exists exactly when the change was
+// applied; it leaves the outbox only after every step was applied; each
+// step and its marker are written by one script in the step's slot, so a
+// step applied by a replica that then died is skipped by whoever comes
+// next. Any number of replicas may apply one outbox at once: each goes
+// through it in order and through an entry's steps in order, so a step on
+// one slot is applied only after the steps before it in that outbox, and
+// the entries of one account reach each slot in the order of the account's
+// commits.
+//
+// The fan-out keeps the recipients' streams in the order of gh:events and
+// with its ids, so either listing's cursor pages the other: it reads
+// gh:events after gh:{gh:events}:fanout, XADDs each event to each recipient's
+// stream with its global id, and moves the cursor forward (never back).
+// Every copier goes through gh:events in order from a cursor below which
+// everything was copied, so a recipient's stream whose last id is at or
+// above an event's already holds it: Redis refuses that XADD, and the copy
+// is skipped.
+//
 // # Atomicity
 //
-// Commit runs one Lua script (commit.lua) that checks every version in
-// Change.Versions, Change.ReadVersions (string keys) and
-// Change.RequesterVersions (fields of requester-versions), then applies every
-// write, appends audit records and events with XADD and increments the
-// versions of Change.Versions and of each requester whose request it wrote.
+// What R40 asks of one change, state, audit record and event together or
+// none, holds in the home slot: the state and audit records of the home
+// account and the outbox entry that carries the events and every other
+// write are one script. The events reach gh:events exactly once and before
+// any other slot shows the change's effects, so a later event about the
+// same request (granted after created) always follows it there, and webhook
+// delivery, which reads gh:events, stays at least once (R42). The events of
+// one account keep the order of its commits (R42).
+//
 // A request changes only its requester's version: requests by different
 // users on one account do not conflict (R20), while a second request by the
 // same user, or two decisions of one request (R25), do. Approvals and member
-// changes move the account's version, so seat limits hold (R10, R11).
+// changes move the account's version, so seat limits hold (R10, R11). Every
+// command but one decides on at most one account and homes its change
+// there, so its checks and its writes of that account's state are one
+// script, as before.
 //
-// # Commit ids and idempotency records
+// The one command deciding on several accounts is a tenant submission
+// (R35, R36): it reads the reseller and every tenant, and creates one
+// pending request on each tenant. Its home is the reseller (or the first
+// tenant when the caller gave an Idempotency-Key): the home account's
+// version is checked in the script; every other account's in its own slot,
+// where the fence then keeps any other commit out until the submission's
+// step there (its request, audit record and version increment) is applied.
+// So the accounts it decided on are all still at the versions it read when
+// its writes land on each (R40), as with one script: no change on a tenant
+// can be committed between the check and the submission's request. The
+// submission lands whole or not at all (the entry is one unit, applied to
+// the end by Commit, the relay or a retry), and two submissions of one
+// reseller serialize on its version. The difference with one script is
+// time, not state: a reader of a tenant may see it without the new request
+// for the few round trips until its step, as if the submission committed
+// then; and a replica dying between step 1 and step 4 keeps the tenants'
+// commits conflicting until the relay applies its entry (it runs every
+// second) or, when it died before its script, until the fences expire
+// (5s). Should a fence expire before the relay reaches its step (the relay
+// itself down for seconds), a change on that tenant committed meanwhile
+// is ordered before the submission's request there, which it did not see.
 //
-// A change's commit and idempotency records live under its home account
-// (Change.Home, else the first account of Versions, else of ReadVersions,
-// else "_directory"), in that account's hash slot, so that a later move to
-// Redis Cluster keeps them with the state they belong to. The script first
-// looks for the commit record: when it exists, the change was applied before
-// (go-redis retried the script after a lost reply, or the engine sent it
-// again) and the script writes nothing and answers "applied". It then
-// refuses (conflict) a change whose idempotency record exists, and sets both
-// records with the change. Versions only grow, so a change sent again that
-// conflicts was never applied, and never will be. A failure to reach Redis
-// after the script may have been sent is engine.ErrOutcomeUnknown: only
-// sending it again tells. Each event is then copied,
-// by XADD with the id the global stream gave it, to the events stream of
-// each distinct recipient in Event.To: global ids only grow, so the copy is
-// always a valid next id there, and ListEventsFor reads one user's stream
-// (XRANGE after the cursor, COUNT limit) with the cursors ListEvents shows. Redis runs a script alone,
-// so a command's state, audit records and event land together or not at all
-// (R40), and a change decided on a stale version writes nothing and returns
-// engine.ErrConflict (R11, R25).
+// Readers of other slots may see the home slot's part of a change before
+// the rest for the few round trips step 4 takes (or until the relay runs,
+// after a replica died): GetRequest, a requester's listing or a recipient's
+// events may lag the account's own state by that much, never the reverse.
 //
 // # Reads
 //
@@ -163,23 +266,33 @@
 //
 // # Redis Cluster
 //
-// The hash tags keep every per-account read in one slot, but a commit
-// touches several slots at once: the accounts it decided on, user keys and
-// the global keys above. Redis Cluster refuses such a script (CROSSSLOT), so
-// this Store needs a single primary: a standalone Redis, or one managed by
-// Sentinel (see Open). Running it on Cluster would take moving the global
-// indexes into per-account keys and splitting commits by slot, which would
-// give up the atomicity R40 asks for.
+// Open accepts redis+cluster:// URLs (see Open): the Store then runs on a
+// go-redis ClusterClient. Every script and MULTI/EXEC touches one hash
+// slot: commit.lua the home account's or a step's, AccountState one
+// account's, the policy keys share the tag {policy}. Pipelines (Snapshot,
+// the requester's listing, the fences, the outbox's steps) may span slots:
+// the client splits them by node, keeping each node's commands in order.
+// Pub/Sub (policy activations) reaches every node's subscribers.
+//
+// Upgrading from a version without Redis Cluster support keeps every key
+// but the policy ones, which moved under {policy}: push and activate the
+// policy again. Stop the replicas of the older version before starting
+// those of this one: an older replica copies events to their recipients
+// within its commit script, which fails halfway when the fan-out has
+// copied a later event first. Without gh:{gh:events}:fanout, the first fan-out goes through
+// every event already in gh:events, 256 per round trip, copying none (the
+// recipients' streams have them all) and keeping its progress after each
+// page, shared by every commit and the relay.
 //
 // # Policies and background workers
 //
 // Pushed policy revisions (issue 4), and the leases and cursors that let
 // one replica at a time run a background worker (webhook delivery, the
-// expiry sweep):
+// expiry sweep, the outbox relay):
 //
-//	gh:policy:rev:<rev>       hash    "meta": engine.PolicyRevision without files; "files": its files
-//	gh:policy:revisions       zset    revision id -> CreatedAt in Unix microseconds
-//	gh:policy:active          string  the engine.PolicyActivation
+//	gh:{policy}:rev:<rev>     hash    "meta": engine.PolicyRevision without files; "files": its files
+//	gh:{policy}:revisions     zset    revision id -> CreatedAt in Unix microseconds
+//	gh:{policy}:active        string  the engine.PolicyActivation
 //	gh:policy:activations     channel Pub/Sub: each engine.PolicyActivation, as it is made
 //	gh:lease:<name>           string  the holder's id, expiring (PX) with the lease's ttl
 //	gh:cursor:<name>          string  the cursor, raw

@@ -23,8 +23,9 @@ type durability struct {
 // acknowledgements when WithMinReplicasAck is given no timeout.
 const DefaultMinReplicasAckTimeout = 500 * time.Millisecond
 
-// WithMinReplicasAck makes Commit durable across a failover: after the
-// commit script, on the same connection, Redis WAIT blocks until n replicas
+// WithMinReplicasAck makes Commit durable across a failover: once the
+// commit script and its outbox are applied, a barrier write on the
+// change's commit record and Redis WAIT on that connection block until n replicas
 // acknowledged every write the primary had made by then, for at most
 // timeout (DefaultMinReplicasAckTimeout when zero or less). When fewer
 // acknowledged in time, the change is applied on the primary but could
@@ -39,7 +40,8 @@ const DefaultMinReplicasAckTimeout = 500 * time.Millisecond
 // reached a replica is lost when that replica is promoted.
 //
 // Reads, decisions, SavePolicy alone, leases and cursors do not wait. Redis
-// Cluster: the wait is sent to the primary of the commit's hash slot.
+// Cluster: the wait is sent to the primary of the commit's home slot, and
+// covers the outbox's steps applied on that primary only.
 func WithMinReplicasAck(n int, timeout time.Duration) Option {
 	return func(s *Store) {
 		if timeout <= 0 {
@@ -61,48 +63,6 @@ end
 return v`
 
 var barrier = redis.NewScript(barrierLua)
-
-// runCommit runs commit.lua with keys and args and returns its reply; the
-// error is wrapped for the engine (wrapSent). With WithMinReplicasAck, the
-// script, a barrier on record (the change's commit record: it exists once
-// the change is applied, by this run or an earlier one whose reply or
-// acknowledgements were lost) and WAIT go in one pipeline to the primary:
-// a reply other than a conflict then also needs the acknowledgements, or
-// the error wraps engine.ErrOutcomeUnknown. record "" (a change without
-// ID) leaves the script's own writes to WAIT.
-func (s *Store) runCommit(ctx context.Context, keys []string, args []any, record string) ([]string, error) {
-	if s.durability.replicas == 0 {
-		reply, err := s.commit.Run(ctx, s.client, keys, args...).StringSlice()
-		if err != nil {
-			return nil, wrapSent("commit", err)
-		}
-		return reply, nil
-	}
-	slotKey := record
-	if slotKey == "" && len(keys) > 0 {
-		slotKey = keys[0]
-	}
-	var commit *redis.Cmd
-	acked, err := s.durably(ctx, "commit", slotKey, func(p redis.Pipeliner) []redis.Cmder {
-		commit = s.commit.EvalSha(ctx, p, keys, args...)
-		cmds := []redis.Cmder{commit}
-		if record != "" {
-			cmds = append(cmds, barrier.EvalSha(ctx, p, []string{record}))
-		}
-		return cmds
-	})
-	if err != nil {
-		return nil, err
-	}
-	reply, err := commit.StringSlice()
-	if err != nil {
-		return nil, wrapSent("commit", err)
-	}
-	if len(reply) > 0 && reply[0] == "conflict" {
-		return reply, nil // nothing was written: there is nothing to wait for
-	}
-	return reply, acked()
-}
 
 // durably sends the commands queue adds, then WAIT, in one pipeline to the
 // primary of slotKey's hash slot, loading the scripts once when Redis does
@@ -152,8 +112,12 @@ func (s *Store) durably(ctx context.Context, op, slotKey string, queue func(redi
 // confirm waits, with WithMinReplicasAck, until the replicas acknowledged
 // everything the primary had written up to key's last write (a string key,
 // rewritten unchanged by the barrier): for ActivatePolicy, whose
-// acknowledgement then covers the revision it activates, saved before it.
-// Without WithMinReplicasAck it returns nil at once.
+// acknowledgement then covers the revision it activates, saved before it;
+// and for Commit, on the change's commit record, once the home script and
+// the outbox's steps are applied: the barrier is written after them, so
+// the acknowledgements cover every write the primary holds of the change
+// (on Redis Cluster, only those of the record's slot: the steps on other
+// masters are not waited for). Without WithMinReplicasAck it returns nil at once.
 func (s *Store) confirm(ctx context.Context, op, key string) error {
 	if s.durability.replicas == 0 {
 		return nil

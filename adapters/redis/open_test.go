@@ -27,6 +27,11 @@ func TestOpenURLs(t *testing.T) {
 		{"sentinel", "redis+sentinel://127.0.0.1:26379/0?master_name=mymaster&addr=127.0.0.1:26380", ""},
 		{"sentinel over TLS", "rediss+sentinel://127.0.0.1:26379?master_name=mymaster", ""},
 		{"sentinel without master", "redis+sentinel://127.0.0.1:26379", "master_name"},
+		{"cluster", "redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002", ""},
+		{"cluster with password and options", "redis+cluster://:secret@127.0.0.1:7000?dial_timeout=1s&read_only=true", ""},
+		{"cluster over TLS", "rediss+cluster://127.0.0.1:7000", ""},
+		{"cluster with a database", "redis+cluster://127.0.0.1:7000/1", "database"},
+		{"cluster with an unknown option", "redis+cluster://:secret@127.0.0.1:7000?colour=blue", "colour"},
 		{"unknown scheme", "http://127.0.0.1:6379", "unsupported URL scheme"},
 		{"no scheme", "127.0.0.1:6379", "unsupported URL scheme"},
 		{"bad database", "redis://127.0.0.1:6379/x", "invalid database"},
@@ -38,6 +43,7 @@ func TestOpenURLs(t *testing.T) {
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
+				assert.NotContains(t, err.Error(), "secret", "no password in an error")
 				assert.Nil(t, s)
 				return
 			}

@@ -140,11 +140,17 @@ func (h boundHook) bound(ctx context.Context) (context.Context, context.CancelFu
 //	unix://[[user]:password@]/path/to/redis.sock[?db=N]            Unix socket
 //	redis+sentinel://[[user]:password@]host:port[/db]?master_name=NAME[&addr=host2:port2...]
 //	rediss+sentinel://...                                          Sentinel, TLS
+//	redis+cluster://[[user]:password@]host:port[?addr=host2:port2&addr=host3:port3...]   (database 0 only)
+//	rediss+cluster://...                                           Redis Cluster, TLS
 //
 // The first three are parsed by redis.ParseURL; the Sentinel forms, whose
-// host and addr parameters name Sentinels, by redis.ParseFailoverURL. Query
-// options are go-redis Options fields in snake case (dial_timeout=3s ...).
-// Redis Cluster is not accepted: see the package documentation.
+// host and addr parameters name Sentinels, by redis.ParseFailoverURL; the
+// cluster forms, whose host and addr parameters are seed nodes (any nodes
+// of the cluster: the client learns the others from them), by
+// redis.ParseClusterURL. Query options are go-redis Options (ClusterOptions)
+// fields in snake case (dial_timeout=3s ...). Every form shares one code
+// path: the package documentation says how commits stay within one hash
+// slot on Redis Cluster.
 //
 // Open turns on go-redis's ContextTimeoutEnabled, so that a context's
 // deadline bounds every step of a call: waiting for a pooled connection
@@ -219,8 +225,27 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 			opts.DialerRetries = 1
 		}
 		return redis.NewFailoverClient(opts), nil
+	case "redis+cluster", "rediss+cluster":
+		plain := strings.TrimSuffix(scheme, "+cluster") + "://" + rest
+		u, err := url.Parse(plain)
+		if err != nil {
+			return nil, err
+		}
+		if u.Path != "" && u.Path != "/" && u.Path != "/0" {
+			return nil, errors.New("a Redis Cluster has database 0 only: drop the /database from the redis+cluster URL")
+		}
+		opts, err := redis.ParseClusterURL(plain)
+		if err != nil {
+			return nil, err
+		}
+		opts.ContextTimeoutEnabled = true
+		if opts.DialerRetries == 0 {
+			opts.DialerRetries = 1
+		}
+		return redis.NewClusterClient(opts), nil
 	default:
-		return nil, fmt.Errorf("unsupported URL scheme %q (want redis, rediss, unix, redis+sentinel or rediss+sentinel)", scheme)
+		return nil, fmt.Errorf("unsupported URL scheme %q (want redis, rediss, unix, redis+sentinel, rediss+sentinel, "+
+			"redis+cluster or rediss+cluster)", scheme)
 	}
 }
 

@@ -129,7 +129,7 @@ func DefaultConfig() *Config {
 func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Store, "store", c.Store, "where state lives: embedded or redis")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded store keeps its files")
-	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis to use with --store redis (redis:// or rediss://)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis to use with --store redis: redis://, rediss://, unix://, redis+sentinel://...?master_name=NAME or redis+cluster://host:port?addr=host2:port2 (Redis Cluster)")
 	fs.DurationVar(&c.StoreWriteTimeout, "store-write-timeout", c.StoreWriteTimeout,
 		"longest a write command may take, all its store reads, policy checks, commit and retries included; then 503 (R45)")
 	fs.DurationVar(&c.StoreReadTimeout, "store-read-timeout", c.StoreReadTimeout,

@@ -217,6 +217,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	log.Info("gatehouse serving", serving...)
 
 	go sweepExpiries(ctx, eng, cfg.ExpirySweep, log)
+	startRelay(ctx, raw, log)
 	if len(cfg.WebhookURLs) > 0 {
 		secret, err := readSecret(cfg.WebhookSecretFile)
 		if err != nil {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
@@ -44,6 +46,21 @@ func openStore(cfg *Config, extra ...redisstore.Option) (store engine.Store, cre
 		return s, false, err
 	default:
 		return nil, false, fmt.Errorf("--store must be embedded or redis, not %q", cfg.Store)
+	}
+}
+
+// relayInterval is how often one replica of a Redis deployment relays the
+// outboxes that commits left unfinished (their replica died or lost Redis
+// between a commit's script and the end of its outbox).
+const relayInterval = time.Second
+
+// startRelay runs the Redis store's outbox relay until ctx ends, one
+// replica at a time (a lease); other stores have none.
+func startRelay(ctx context.Context, store engine.Store, log *slog.Logger) {
+	if s, ok := store.(*redisstore.Store); ok {
+		go s.RunRelay(ctx, rand.Text(), relayInterval, func(err error) {
+			log.Warn("redis outbox relay failed", "error", err)
+		})
 	}
 }
 

@@ -12,7 +12,11 @@
 // FAILOVER), KillPrimary and RejoinAsReplica move the primary for failover
 // tests.
 //
-// redis-server must be in PATH: `apt-get install -y redis-server`, or run
-// `make test`, which installs it. A missing binary fails the test; it never
-// skips it.
+// StartCluster starts several such servers with cluster mode on and joins
+// them into one Redis Cluster of masters with `redis-cli --cluster create`,
+// without Docker, returning once every node reports cluster_state:ok.
+//
+// redis-server (and redis-cli for StartCluster) must be in PATH:
+// `apt-get install -y redis-server`, or run `make test`, which installs
+// them. A missing binary fails the test; it never skips it.
 package redistest
