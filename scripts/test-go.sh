@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Go tests package by package, as many at once as there are cores,
+# Runs the Go tests package by package, a few at once (see below),
 # and prints each package's result the moment it finishes (go test ./...
 # holds a finished package back until every package listed before it is
 # done). Ends with a "N passed, N failed" line counting packages, and fails
