@@ -46,7 +46,14 @@ func ParseEvaluator(s string) (Evaluator, error) {
 // WithEvaluator sets how decisions evaluate the policy: EvaluatorPlan (the
 // default) or EvaluatorTopdown. Explanations (Explain) always use topdown,
 // whose trace they show.
-func WithEvaluator(ev Evaluator) Option { return func(e *Engine) { e.evaluator = ev } }
+// An empty ev keeps the default.
+func WithEvaluator(ev Evaluator) Option {
+	return func(e *Engine) {
+		if ev != "" {
+			e.evaluator = ev
+		}
+	}
+}
 
 // decisionPlan is the compiled plan of a revision's decision rule, or why
 // there is none.

@@ -130,7 +130,7 @@ func Compile(policy *ir.Policy, entrypoint string, opts Options) (*Program, erro
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", entrypoint, err)
 	}
-	p.frame = frame
+	p.frame = max(frame, int(ir.Data)+1) // input and data
 	for _, fn := range p.funcs {
 		if err := c.function(fn, nil); err != nil {
 			return nil, err
