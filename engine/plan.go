@@ -78,12 +78,15 @@ func (p *Policy) Evaluator(ev Evaluator) (Evaluator, string) {
 }
 
 // compilePlan plans the decision rule with OPA's compiler (target "plan",
-// the Rego modules of the revision without their tests) and prepares it
+// the Rego modules of the revision but their tests) and prepares it
 // for the plan interpreter, giving it the derived rules' values computed
 // for the revision. Any failure is kept in the result, not returned: the
 // revision is then evaluated with topdown.
 func (p *Policy) compilePlan(ctx context.Context, modules map[string]*ast.Module) decisionPlan {
 	b := &bundle.Bundle{Data: map[string]any{}}
+	if err := p.testRulesUnread(); err != nil {
+		return decisionPlan{err: fmt.Errorf("plan %s: %w", decisionQuery, err)}
+	}
 	names := make([]string, 0, len(modules))
 	for name := range modules {
 		if !IsTestFile(name) {
@@ -141,6 +144,46 @@ func (p *Policy) compilePlan(ctx context.Context, modules map[string]*ast.Module
 		}
 	}
 	return decisionPlan{program: program, data: ast.NewTerm(v)}
+}
+
+// testRulesUnread checks that no rule outside the test files can read a
+// rule of a test file: the plan is made without them (they would double
+// its cost), and the planner reads a rule it does not see as base data.
+func (p *Policy) testRulesUnread() error {
+	code := map[string]bool{}
+	for name, m := range p.compiler.Modules {
+		if !IsTestFile(name) {
+			code[m.Package.Path.String()] = true
+		}
+	}
+	var testPackages []ast.Ref
+	for name, m := range p.compiler.Modules {
+		if IsTestFile(name) {
+			if code[m.Package.Path.String()] {
+				return fmt.Errorf("test file %s adds rules to package %s", name, m.Package.Path)
+			}
+			testPackages = append(testPackages, m.Package.Path)
+		}
+	}
+	var err error
+	for name, m := range p.compiler.Modules {
+		if IsTestFile(name) {
+			continue
+		}
+		ast.WalkRefs(m, func(ref ast.Ref) bool {
+			if err != nil || !ref.HasPrefix(ast.DefaultRootRef) {
+				return false
+			}
+			ground := ref.GroundPrefix()
+			for _, pkg := range testPackages {
+				if ground.HasPrefix(pkg) || pkg.HasPrefix(ground) {
+					err = fmt.Errorf("%s reads %s, which may be a rule of the test package %s", name, ref, pkg)
+				}
+			}
+			return false
+		})
+	}
+	return err
 }
 
 // eval evaluates the decision rule's plan for input and returns the

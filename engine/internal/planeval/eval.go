@@ -373,11 +373,14 @@ func (s *state) callBuiltin(frame []*ast.Term, st *ir.CallStmt, c callee) int {
 	s.out = nil
 	err := c.builtin(s.bctx, args, s.onResult)
 	clear(args)
-	var halt topdown.Halt
-	if errors.As(err, &halt) {
-		return s.fail(halt.Err)
+	if err != nil {
+		var halt topdown.Halt
+		if errors.As(err, &halt) {
+			return s.fail(halt.Err)
+		}
+		return stop
 	}
-	if err != nil || s.out == nil {
+	if s.out == nil {
 		return stop
 	}
 	frame[st.Result] = s.out
