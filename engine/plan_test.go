@@ -91,3 +91,24 @@ func TestParseEvaluator(t *testing.T) {
 	_, err := engine.ParseEvaluator("wasm")
 	require.ErrorContains(t, err, `unknown evaluator "wasm": plan or topdown`)
 }
+
+// TestPlanFallsBackWhenTestRulesAreRead: the plan is made without the test
+// files, so a revision whose rules read a rule of a test package is
+// decided by topdown, which sees it.
+func TestPlanFallsBackWhenTestRulesAreRead(t *testing.T) {
+	ctx := context.Background()
+	p, err := engine.CompilePolicy(ctx, map[string][]byte{
+		"decision.rego": []byte("package gatehouse.decision\n\nimport rego.v1\n\nresult := {\"allow\": data.gatehouse.fixture_test.allowed, \"reasons\": [\"fixture\"]}\n"),
+		"fixture_test.rego": []byte("package gatehouse.fixture_test\n\nimport rego.v1\n\nallowed := true\n"),
+	}, "test")
+	require.NoError(t, err)
+	ev, why := p.Evaluator(engine.EvaluatorPlan)
+	assert.Equal(t, engine.EvaluatorTopdown, ev)
+	assert.Contains(t, why, "test package data.gatehouse.fixture_test")
+
+	eng, err := engine.New(openEmbedded(t, embedded.WithNoSync()), p)
+	require.NoError(t, err)
+	d := eng.Decide(ctx, engine.DecisionRequest{Subject: "alice", Action: "view", Resource: engine.Resource{Account: "acme"}})
+	require.Empty(t, d.Error, d.Reasons)
+	assert.True(t, d.Allow)
+}
