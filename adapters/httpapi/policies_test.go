@@ -37,6 +37,8 @@ type statusAnswer struct {
 		LastError    string     `json:"last_error"`
 		LastErrorAt  *time.Time `json:"last_error_at"`
 		Reloads      uint64     `json:"reloads"`
+		Evaluator    string     `json:"evaluator"`
+		Fallback     string     `json:"evaluator_fallback"`
 	} `json:"policy"`
 	Store string `json:"store"`
 }
@@ -229,4 +231,27 @@ func TestStatusShowsLastReloadError(t *testing.T) {
 	require.NotNil(t, status.Policy.LastErrorAt)
 	assert.WithinDuration(t, time.Now(), *status.Policy.LastErrorAt, time.Minute)
 	assert.Contains(t, rec.Body.String(), `"last_error_source":"/etc/gatehouse/policies"`)
+}
+
+// TestStatusNamesTheEvaluator: /v1/status says whether decisions run the
+// compiled plan, and why a revision the plan interpreter cannot run (here:
+// a `with`) is evaluated with topdown.
+func TestStatusNamesTheEvaluator(t *testing.T) {
+	h := newPolicyHarness(t)
+	rec := h.call(http.MethodGet, "/v1/status", systemAdmin, nil)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	status := decodeAs[statusAnswer](t, rec)
+	assert.Equal(t, "plan", status.Policy.Evaluator)
+	assert.Empty(t, status.Policy.Fallback)
+	assert.NotContains(t, rec.Body.String(), "evaluator_fallback")
+
+	_, err := h.eng.Reload(context.Background(), map[string][]byte{
+		"decision.rego": []byte("package gatehouse.decision\n\nimport rego.v1\n\nresult := {\"allow\": allow, \"reasons\": [\"r\"]}\n\ndefault allow := false\n\nallow if admin with input.role as \"admin\"\n\nadmin if input.role == \"admin\"\n"),
+	}, "with")
+	require.NoError(t, err)
+	rec = h.call(http.MethodGet, "/v1/status", systemAdmin, nil)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	status = decodeAs[statusAnswer](t, rec)
+	assert.Equal(t, "topdown", status.Policy.Evaluator)
+	assert.Contains(t, status.Policy.Fallback, "WithStmt")
 }
