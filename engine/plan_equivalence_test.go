@@ -3,10 +3,14 @@ package engine_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -132,4 +136,30 @@ func compareEvaluators(t *testing.T, store engine.Store, policy *engine.Policy, 
 	t.Logf("%d decisions identical, by outcome: %v", len(questions), outcomes)
 	require.Positive(t, outcomes["allow membership"])
 	require.Positive(t, outcomes["deny"])
+
+	// The same plan from several goroutines at once (run with -race): each
+	// answer is still topdown's.
+	now.Store(benchdata.Now.UnixNano())
+	sample := questions[:min(len(questions), 400)]
+	want := make([]engine.Decision, len(sample))
+	for i, q := range sample {
+		want[i] = topdown.Decide(ctx, q)
+	}
+	var wg sync.WaitGroup
+	mismatches := make(chan string, 4*len(sample))
+	for range 4 {
+		wg.Go(func() {
+			for i, q := range sample {
+				got := plan.Decide(ctx, q)
+				if got.Allow != want[i].Allow || !slices.Equal(got.Reasons, want[i].Reasons) || !reflect.DeepEqual(got.Grant, want[i].Grant) || got.Error != want[i].Error {
+					mismatches <- fmt.Sprintf("%+v: topdown %v %v, plan %v %v", q, want[i].Allow, want[i].Reasons, got.Allow, got.Reasons)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(mismatches)
+	for m := range mismatches {
+		require.Fail(t, "concurrent plan decision differs from topdown", m)
+	}
 }

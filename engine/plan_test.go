@@ -98,7 +98,7 @@ func TestParseEvaluator(t *testing.T) {
 func TestPlanFallsBackWhenTestRulesAreRead(t *testing.T) {
 	ctx := context.Background()
 	p, err := engine.CompilePolicy(ctx, map[string][]byte{
-		"decision.rego": []byte("package gatehouse.decision\n\nimport rego.v1\n\nresult := {\"allow\": data.gatehouse.fixture_test.allowed, \"reasons\": [\"fixture\"]}\n"),
+		"decision.rego":     []byte("package gatehouse.decision\n\nimport rego.v1\n\nresult := {\"allow\": data.gatehouse.fixture_test.allowed, \"reasons\": [\"fixture\"]}\n"),
 		"fixture_test.rego": []byte("package gatehouse.fixture_test\n\nimport rego.v1\n\nallowed := true\n"),
 	}, "test")
 	require.NoError(t, err)
