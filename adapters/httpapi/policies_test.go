@@ -235,7 +235,7 @@ func TestStatusShowsLastReloadError(t *testing.T) {
 
 // TestStatusNamesTheEvaluator: /v1/status says whether decisions run the
 // compiled plan, and why a revision the plan interpreter cannot run (here:
-// a `with`) is evaluated with topdown.
+// a `with` in the decision rules) is evaluated with topdown.
 func TestStatusNamesTheEvaluator(t *testing.T) {
 	h := newPolicyHarness(t)
 	rec := h.call(http.MethodGet, "/v1/status", systemAdmin, nil)
@@ -245,9 +245,13 @@ func TestStatusNamesTheEvaluator(t *testing.T) {
 	assert.Empty(t, status.Policy.Fallback)
 	assert.NotContains(t, rec.Body.String(), "evaluator_fallback")
 
-	_, err := h.eng.Reload(context.Background(), map[string][]byte{
-		"decision.rego": []byte("package gatehouse.decision\n\nimport rego.v1\n\nresult := {\"allow\": allow, \"reasons\": [\"r\"]}\n\ndefault allow := false\n\nallow if admin with input.role as \"admin\"\n\nadmin if input.role == \"admin\"\n"),
-	}, "with")
+	files, err := engine.ReadPolicyFiles(policies.FS())
+	require.NoError(t, err)
+	const kind = "kind := derived.package_of[facts.action]\n"
+	require.Contains(t, string(files["decision.rego"]), kind)
+	files["decision.rego"] = []byte(strings.Replace(string(files["decision.rego"]), kind,
+		"kind := k if {\n\tk := derived.package_of[facts.action] with input.unused as 1\n}\n", 1))
+	_, err = h.eng.Reload(context.Background(), files, "with")
 	require.NoError(t, err)
 	rec = h.call(http.MethodGet, "/v1/status", systemAdmin, nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
