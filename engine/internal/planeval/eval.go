@@ -122,8 +122,8 @@ func (s *state) stmt(frame []*ast.Term, stmt ir.Stmt) int {
 	case *ir.CallStmt:
 		return s.call(frame, st)
 	case *ir.DotStmt:
-		frame[st.Target] = nil
 		src, key := s.value(frame, st.Source), s.value(frame, st.Key)
+		frame[st.Target] = nil
 		if src == nil || key == nil {
 			return stop
 		}

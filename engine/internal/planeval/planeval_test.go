@@ -79,6 +79,7 @@ func TestStatements(t *testing.T) {
 		{"Dot out of an array stops", `[10]`, []ir.Stmt{&ir.MakeNumberIntStmt{Value: 1, Target: l3}, &ir.DotStmt{Source: loc(ir.Input), Key: loc(l3), Target: l2}, result(l2)}, nil},
 		{"Dot on a set", `{"a"}`, []ir.Stmt{&ir.DotStmt{Source: loc(ir.Input), Key: str(sA), Target: l2}, result(l2)}, []string{`"a"`}},
 		{"Dot on a string stops", `"a"`, []ir.Stmt{&ir.DotStmt{Source: loc(ir.Input), Key: str(sA), Target: l2}, result(l2)}, nil},
+		{"Dot into its own source", `{"a": {"b": 2}}`, []ir.Stmt{&ir.DotStmt{Source: loc(ir.Input), Key: str(sA), Target: l2}, &ir.DotStmt{Source: loc(l2), Key: str(sB), Target: l2}, result(l2)}, []string{`2`}},
 		{"Dot on data", "", []ir.Stmt{&ir.DotStmt{Source: loc(ir.Data), Key: ir.Operand{Value: ir.StringIndex(0)}, Target: l2}, result(l2)}, nil},
 		{"Dot on undefined input stops", "", []ir.Stmt{&ir.DotStmt{Source: loc(ir.Input), Key: str(sA), Target: l2}, result(l2)}, nil},
 		{"Equal holds", "", []ir.Stmt{&ir.EqualStmt{A: str(sA), B: str(sA)}, &ir.AssignVarStmt{Source: boolean(true), Target: l2}, result(l2)}, []string{`true`}},
