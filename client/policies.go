@@ -37,6 +37,10 @@ type PolicyStatus struct {
 	LastErrorSource string     `json:"last_error_source,omitempty"`
 	Reloads         int        `json:"reloads"`
 	Failures        int        `json:"failures"`
+	// Evaluator is how decisions evaluate the active revision: "plan" or
+	// "topdown"; EvaluatorFallback says why topdown when plan was asked.
+	Evaluator         string `json:"evaluator"`
+	EvaluatorFallback string `json:"evaluator_fallback,omitempty"`
 }
 
 // PushPolicy sends policy files (path -> content of each .rego and .json

@@ -131,11 +131,20 @@ func (d *Decision) failClosed(ctx context.Context, err error, what string) {
 // deny.
 func (d *Decision) readResult(rs rego.ResultSet) error {
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return errors.New("the policy gave no result (data.gatehouse.decision.result is undefined)")
+		return d.readTerm(nil)
 	}
 	term, ok := rs[0].Expressions[0].Value.(*ast.Term)
 	if !ok {
 		return errors.New("the policy result is not an object")
+	}
+	return d.readTerm(term)
+}
+
+// readTerm reads the value of data.gatehouse.decision.result (nil:
+// undefined), whichever evaluator computed it.
+func (d *Decision) readTerm(term *ast.Term) error {
+	if term == nil {
+		return errors.New("the policy gave no result (data.gatehouse.decision.result is undefined)")
 	}
 	obj, ok := term.Value.(ast.Object)
 	if !ok {
@@ -243,6 +252,19 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 		}
 	}
 	input := decisionInput(req, snap, now)
+	if tracer == nil && e.evaluator == EvaluatorPlan {
+		if p.plan.program != nil {
+			e.evaluatePlan(ctx, p, input, d)
+			if cache != nil && d.Error == "" {
+				cache.put(key, now, snap, *d)
+			}
+			return input
+		}
+		p.planFallback.Do(func() {
+			e.log.Warn("decisions of this policy revision are evaluated with topdown: its plan cannot be run",
+				"revision", p.Revision, "reason", p.plan.err.Error())
+		})
+	}
 	// Lean evaluation: the revision's read transaction, no metrics, the
 	// result kept as OPA's value, cancellation on ctx by a callback rather
 	// than by the goroutine OPA would start for each evaluation, and the
@@ -279,4 +301,20 @@ func (e *Engine) evaluate(ctx context.Context, p *Policy, req DecisionRequest, n
 		cache.put(key, now, snap, *d)
 	}
 	return input
+}
+
+// evaluatePlan fills d from the revision's compiled plan (EvaluatorPlan),
+// failing closed as evaluate does.
+func (e *Engine) evaluatePlan(ctx context.Context, p *Policy, input ast.Value, d *Decision) {
+	ectx, sp := e.startSpan(ctx, SpanEval)
+	term, err := p.plan.eval(ectx, input)
+	sp.finish(err)
+	if err != nil {
+		d.failClosed(ctx, err, "the policy failed")
+		return
+	}
+	if err := d.readTerm(term); err != nil {
+		d.Error = "policy_error"
+		d.Reasons = []string{"denied: " + err.Error()}
+	}
 }

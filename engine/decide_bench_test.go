@@ -99,13 +99,17 @@ func BenchmarkDecideRedisCached(b *testing.B) {
 // BenchmarkPolicyOnly: the policy evaluation alone, store read excluded,
 // through the same engine path with a store holding only the one account.
 func BenchmarkPolicyOnly(b *testing.B) {
-	store := openEmbedded(b, embedded.WithNoSync())
-	seedDecisionData(b, store)
-	eng, err := engine.New(store, builtinPolicy(b), engine.WithClock(func() time.Time { return decisionNow }))
-	require.NoError(b, err)
-	ask := engine.DecisionRequest{Subject: "alice", Action: "use", Resource: engine.Resource{Account: "acme", VirtualAccount: "us"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		eng.Decide(b.Context(), ask)
+	for _, ev := range []engine.Evaluator{engine.EvaluatorTopdown, engine.EvaluatorPlan} {
+		b.Run("evaluator="+string(ev), func(b *testing.B) {
+			store := openEmbedded(b, embedded.WithNoSync())
+			seedDecisionData(b, store)
+			eng, err := engine.New(store, builtinPolicy(b), engine.WithClock(func() time.Time { return decisionNow }), engine.WithEvaluator(ev))
+			require.NoError(b, err)
+			ask := engine.DecisionRequest{Subject: "alice", Action: "use", Resource: engine.Resource{Account: "acme", VirtualAccount: "us"}}
+			b.ReportAllocs()
+			for b.Loop() {
+				eng.Decide(b.Context(), ask)
+			}
+		})
 	}
 }

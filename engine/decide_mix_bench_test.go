@@ -60,17 +60,27 @@ func processCPU() time.Duration {
 
 // BenchmarkDecideMixUniform: the uniform question set of make
 // bench-decisions, decision cache off: every decision reads the store and
-// evaluates the policy.
+// evaluates the policy, with each evaluator (benchstat -col /evaluator
+// compares them).
 func BenchmarkDecideMixUniform(b *testing.B) {
-	eng, qs := benchMix(b)
-	runMix(b, eng, qs)
+	for _, ev := range []engine.Evaluator{engine.EvaluatorTopdown, engine.EvaluatorPlan} {
+		b.Run("evaluator="+string(ev), func(b *testing.B) {
+			eng, qs := benchMix(b, engine.WithEvaluator(ev))
+			runMix(b, eng, qs)
+		})
+	}
 }
 
 // BenchmarkDecideMixZipf: the Zipf question set of make bench-decisions
-// (a few subjects ask most questions), with the default decision cache.
+// (a few subjects ask most questions), with the default decision cache,
+// with each evaluator.
 func BenchmarkDecideMixZipf(b *testing.B) {
-	eng, qs := benchMix(b, engine.WithDecisionCache(100_000))
-	runMix(b, eng, benchdata.Zipf(qs, 1, len(qs)))
+	for _, ev := range []engine.Evaluator{engine.EvaluatorTopdown, engine.EvaluatorPlan} {
+		b.Run("evaluator="+string(ev), func(b *testing.B) {
+			eng, qs := benchMix(b, engine.WithDecisionCache(100_000), engine.WithEvaluator(ev))
+			runMix(b, eng, benchdata.Zipf(qs, 1, len(qs)))
+		})
+	}
 }
 
 // BenchmarkDecideMixPolicyBefore: as BenchmarkDecideMixUniform with the

@@ -24,6 +24,7 @@ type Engine struct {
 	observers []DecisionObserver
 	tracer    Tracer // nil: nothing is traced
 	cache     *decisionCache
+	evaluator Evaluator
 	log       *slog.Logger
 	reload    reloadState
 	// following is set while FollowPolicies runs: pushed revisions are
@@ -114,6 +115,8 @@ func New(store Store, policy *Policy, opts ...Option) (*Engine, error) {
 		timeout: DefaultDecisionTimeout,
 		ready:   DefaultReadyTimeout,
 		log:     slog.Default(),
+
+		evaluator: DefaultEvaluator,
 
 		idempotencyRetention: DefaultIdempotencyRetention,
 	}

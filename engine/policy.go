@@ -56,6 +56,10 @@ type Policy struct {
 	// derived holds the value of each rule of the derived package, by rule
 	// name (nil: undefined), computed once when the revision is compiled.
 	derived map[string]*ast.Term
+	// plan is the decision rule's compiled plan for EvaluatorPlan, or why
+	// this revision has none; planFallback logs that reason once.
+	plan         decisionPlan
+	planFallback sync.Once
 
 	mu      sync.Mutex
 	queries map[string]rego.PreparedEvalQuery
@@ -157,6 +161,7 @@ func CompilePolicy(ctx context.Context, files map[string][]byte, source string) 
 	if p.decision, err = p.prepare(ctx, ast.MustParseBody(decisionQuery)); err != nil {
 		return nil, err
 	}
+	p.plan = p.compilePlan(ctx, modules)
 	if p.defines("gatehouse", "admission", "result") {
 		q, err := p.prepare(ctx, ast.MustParseBody(admissionQuery))
 		if err != nil {

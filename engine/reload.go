@@ -24,6 +24,11 @@ type PolicyStatus struct {
 	Revision string
 	Source   string
 	LoadedAt time.Time
+	// Evaluator is how the active revision's decisions are evaluated:
+	// EvaluatorPlan, or EvaluatorTopdown when so configured or when its
+	// plan cannot be run; EvaluatorFallback then says why.
+	Evaluator         Evaluator
+	EvaluatorFallback string
 	// LastError is why the latest reload attempt failed, naming files and
 	// lines; empty once a later reload succeeds or finds the files unchanged.
 	LastError string
@@ -97,6 +102,7 @@ func (e *Engine) PolicyStatus() PolicyStatus {
 	var s PolicyStatus
 	if p := e.policy.Load(); p != nil {
 		s.Revision, s.Source, s.LoadedAt = p.Revision, p.Source, p.LoadedAt
+		s.Evaluator, s.EvaluatorFallback = p.Evaluator(e.evaluator)
 	}
 	e.reload.mu.Lock()
 	defer e.reload.mu.Unlock()

@@ -38,7 +38,7 @@ opa_version=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
 opa=.cache/opa-$opa_version/opa
 [ -x "$opa" ] || GOBIN=$PWD/.cache/opa-$opa_version go install "github.com/open-policy-agent/opa@$opa_version"
 go build -o "$work/benchdecisions" ./scripts/benchdecisions
-"$opa" version | head -1
+"$opa" version | sed -n 1p # sed reads to the end: no SIGPIPE for opa under pipefail
 
 echo "== generating the data set and the questions (seeded)"
 "$work/benchdecisions" prepare "$work"

@@ -56,6 +56,10 @@ type policyStatusResponse struct {
 	LastErrorSource string     `json:"last_error_source,omitempty"`
 	Reloads         uint64     `json:"reloads"`
 	Failures        uint64     `json:"failures"`
+	// Evaluator is how decisions evaluate the active revision: plan or
+	// topdown; EvaluatorFallback says why topdown when plan was asked.
+	Evaluator         string `json:"evaluator"`
+	EvaluatorFallback string `json:"evaluator_fallback,omitempty"`
 }
 
 // pushPolicy answers PUT /v1/policies: the files are checked as a hot
@@ -129,6 +133,7 @@ func (s *Server) status(c *gin.Context) {
 		Policy: policyStatusResponse{
 			Revision: p.Revision, Source: p.Source, LoadedAt: p.LoadedAt, FollowsStore: st.FollowsStore,
 			LastError: p.LastError, LastErrorSource: p.LastErrorSource, Reloads: p.Reloads, Failures: p.Failures,
+			Evaluator: string(p.Evaluator), EvaluatorFallback: p.EvaluatorFallback,
 		},
 		Store: "ok",
 	}

@@ -37,6 +37,8 @@ type statusAnswer struct {
 		LastError    string     `json:"last_error"`
 		LastErrorAt  *time.Time `json:"last_error_at"`
 		Reloads      uint64     `json:"reloads"`
+		Evaluator    string     `json:"evaluator"`
+		Fallback     string     `json:"evaluator_fallback"`
 	} `json:"policy"`
 	Store string `json:"store"`
 }
@@ -229,4 +231,31 @@ func TestStatusShowsLastReloadError(t *testing.T) {
 	require.NotNil(t, status.Policy.LastErrorAt)
 	assert.WithinDuration(t, time.Now(), *status.Policy.LastErrorAt, time.Minute)
 	assert.Contains(t, rec.Body.String(), `"last_error_source":"/etc/gatehouse/policies"`)
+}
+
+// TestStatusNamesTheEvaluator: /v1/status says whether decisions run the
+// compiled plan, and why a revision the plan interpreter cannot run (here:
+// a `with` in the decision rules) is evaluated with topdown.
+func TestStatusNamesTheEvaluator(t *testing.T) {
+	h := newPolicyHarness(t)
+	rec := h.call(http.MethodGet, "/v1/status", systemAdmin, nil)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	status := decodeAs[statusAnswer](t, rec)
+	assert.Equal(t, "plan", status.Policy.Evaluator)
+	assert.Empty(t, status.Policy.Fallback)
+	assert.NotContains(t, rec.Body.String(), "evaluator_fallback")
+
+	files, err := engine.ReadPolicyFiles(policies.FS())
+	require.NoError(t, err)
+	const kind = "kind := derived.package_of[facts.action]\n"
+	require.Contains(t, string(files["decision.rego"]), kind)
+	files["decision.rego"] = []byte(strings.Replace(string(files["decision.rego"]), kind,
+		"kind := k if {\n\tk := derived.package_of[facts.action] with input.unused as 1\n}\n", 1))
+	_, err = h.eng.Reload(context.Background(), files, "with")
+	require.NoError(t, err)
+	rec = h.call(http.MethodGet, "/v1/status", systemAdmin, nil)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	status = decodeAs[statusAnswer](t, rec)
+	assert.Equal(t, "topdown", status.Policy.Evaluator)
+	assert.Contains(t, status.Policy.Fallback, "WithStmt")
 }

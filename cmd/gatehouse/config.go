@@ -77,6 +77,9 @@ type Config struct {
 	// CacheMaxBytes bounds serve's client-side cache of the records
 	// decisions read from Redis; 0: no cache.
 	CacheMaxBytes int64
+	// Evaluator is how decisions evaluate the policy: plan or topdown
+	// (engine.Evaluator).
+	Evaluator engine.Evaluator
 
 	// HTTP bounds the phases of a request and the open connections.
 	HTTP HTTPConfig
@@ -105,6 +108,7 @@ func DefaultConfig() *Config {
 		DecisionCache:   100_000,
 		CacheMaxBytes:   64 << 20,
 		DecisionTimeout: engine.DefaultDecisionTimeout,
+		Evaluator:       engine.DefaultEvaluator,
 		JWTLeeway:       httpapi.DefaultJWTLeeway,
 		Server:          "http://127.0.0.1:8280",
 		HTTP:            DefaultHTTPConfig(),
@@ -145,7 +149,28 @@ func (c *Config) bindStoreFlags(fs *pflag.FlagSet) {
 // decide: serve, and decide and policy replay offline.
 func (c *Config) bindDecisionFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "deadline of one decision, store read and policy evaluation included; past it the decision is a deny (error timeout)")
+	fs.Var((*evaluatorFlag)(&c.Evaluator), "evaluator",
+		"how decisions evaluate the policy: plan (OPA's compiled plan of the Rego, run by gatehouse; a revision it cannot run falls back to topdown) or topdown (OPA's evaluator); see POLICIES.md")
 }
+
+// evaluatorFlag is --evaluator: refused at parse time unless it names an
+// engine.Evaluator.
+type evaluatorFlag engine.Evaluator
+
+func (f *evaluatorFlag) String() string { return string(*f) }
+
+// Set implements pflag.Value.
+func (f *evaluatorFlag) Set(s string) error {
+	ev, err := engine.ParseEvaluator(s)
+	if err != nil {
+		return err
+	}
+	*f = evaluatorFlag(ev)
+	return nil
+}
+
+// Type implements pflag.Value.
+func (f *evaluatorFlag) Type() string { return "string" }
 
 func (c *Config) bindPolicyDirFlag(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PolicyDir, "policy-dir", c.PolicyDir, "Rego to load instead of the built-in policies")

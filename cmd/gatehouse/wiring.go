@@ -66,9 +66,11 @@ func startRelay(ctx context.Context, store engine.Store, log *slog.Logger) {
 
 // timeouts are the engine options of --decision-timeout,
 // --store-write-timeout and --store-read-timeout: the budget of one
-// decision, of one command and of /ready (R45).
+// decision, of one command and of /ready (R45); and of --evaluator, how a
+// decision evaluates the policy.
 func timeouts(cfg *Config) []engine.Option {
 	return []engine.Option{
+		engine.WithEvaluator(cfg.Evaluator),
 		engine.WithDecisionTimeout(cfg.DecisionTimeout),
 		engine.WithCommandTimeout(cfg.StoreWriteTimeout),
 		engine.WithReadyTimeout(cfg.StoreReadTimeout),
