@@ -191,7 +191,7 @@ func (c *Console) static() http.Handler {
 // home sends a signed-in user to their pending requests, anyone else to
 // the sign-in page.
 func (c *Console) home(w http.ResponseWriter, r *http.Request) {
-	if s, ok := c.sessions.read(r); ok && s.signedIn(c.now()) {
+	if s, ok := c.session(r); ok && s.signedIn(c.now()) {
 		http.Redirect(w, r, Prefix+"requests", http.StatusSeeOther)
 		return
 	}

@@ -433,3 +433,90 @@ func TestSessionEndsWithItsToken(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	assert.Equal(t, "/console/login", resp.Header.Get("Location"))
 }
+
+// A copy of the session cookie, replayed after sign-out or after another
+// sign-in in the same browser, is no session: pages send it to sign in,
+// forms are refused and never reach the API.
+func TestEndedSessionCannotBeReplayed(t *testing.T) {
+	for _, overTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http", true: "tls"}[overTLS], func(t *testing.T) {
+			api := &fakeAPI{request: map[string]any{"id": "r1", "kind": "account", "account": "acme", "requester": "carol", "status": "pending"}}
+			c := newTestConsole(t, api)
+			b := newBrowser(t, c)
+			b.tls = overTLS
+			b.signIn("alice")
+			_, page := b.get("/console/requests/r1")
+			token := csrfOf(t, page)
+			stolen := newBrowser(t, c)
+			stolen.tls = overTLS
+			for name, ck := range b.cookies {
+				stolen.cookies[name] = ck
+			}
+			resp, _ := stolen.get("/console/requests")
+			require.Equal(t, http.StatusOK, resp.StatusCode, "the copy works while the session lasts")
+
+			resp, _ = b.post("/console/logout", url.Values{"csrf": {token}})
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			assert.Empty(t, b.cookies, "the cookie is removed")
+
+			resp, _ = stolen.get("/console/requests")
+			assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			assert.Equal(t, "/console/login", resp.Header.Get("Location"))
+			api.mu.Lock()
+			calls := len(api.tokens)
+			api.mu.Unlock()
+			resp, page = stolen.post("/console/requests/r1/deny", url.Values{"csrf": {token}, "reason_code": {"other"}})
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+			assert.Contains(t, page, "CSRF")
+			api.mu.Lock()
+			assert.Equal(t, calls, len(api.tokens), "the API was not called")
+			api.mu.Unlock()
+			_, page = stolen.get("/console/login")
+			assert.NotContains(t, page, `id="signed-in-as"`)
+
+			// Signing in again as someone else ends the session it replaces.
+			b.signIn("alice")
+			before := newBrowser(t, c)
+			before.tls = overTLS
+			for name, ck := range b.cookies {
+				before.cookies[name] = ck
+			}
+			b.signIn("bob")
+			resp, _ = before.get("/console/requests")
+			assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			_, page = b.get("/console/requests")
+			assert.Contains(t, page, `<strong id="signed-in-as">bob</strong>`)
+		})
+	}
+}
+
+// Over TLS only the __Host- cookie is a session: a session cookie under
+// the plain name, which anyone on the network path could plant over HTTP
+// (sealed by this server for their own account), signs no one in.
+func TestPlantedPlainCookieIgnoredOverTLS(t *testing.T) {
+	api := &fakeAPI{}
+	c := newTestConsole(t, api)
+	attacker := newBrowser(t, c)
+	attacker.tls = true
+	attacker.signIn("mallory")
+	sealed := attacker.cookies[secureCookieName]
+	require.NotNil(t, sealed)
+
+	victim := newBrowser(t, c)
+	victim.tls = true
+	victim.cookies[cookieName] = &http.Cookie{Name: cookieName, Value: sealed.Value}
+	resp, _ := victim.get("/console/requests")
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/console/login", resp.Header.Get("Location"))
+	_, page := victim.get("/console/login")
+	assert.NotContains(t, page, "mallory")
+
+	// Behind a proxy that terminates TLS (SecureCookie), the same.
+	proxied := newTestConsole(t, api, func(o *Options) { o.SecureCookie = true })
+	p := newBrowser(t, proxied)
+	p.signIn("mallory")
+	planted := newBrowser(t, proxied)
+	planted.cookies[cookieName] = &http.Cookie{Name: cookieName, Value: p.cookies[secureCookieName].Value}
+	resp, _ = planted.get("/console/requests")
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+}

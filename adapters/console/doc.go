@@ -34,7 +34,12 @@
 // Sign-in: an identity provider's LoginFlow (Options.OIDC), or on
 // development servers a sign-in as any user (Options.DevSignIn). The
 // session is sealed (AES-256-GCM) in an HttpOnly, SameSite=Lax cookie,
-// Secure under TLS; its token is never rendered nor logged. Every POST
+// Secure and __Host- prefixed under TLS (where a cookie of the plain name
+// is ignored); its token is never rendered nor logged. Signing out, or
+// signing in again, ends the session: the process remembers its id until
+// it would have expired and refuses a replayed copy of its cookie (each
+// replica remembers the sign-outs it served; the session still ends with
+// its token). Every POST
 // must carry the session's CSRF token (and a same-origin Origin when the
 // browser sends one), else 403; every answer carries a
 // Content-Security-Policy allowing only the console's own script and

@@ -210,7 +210,7 @@ func (c *Console) plainError(w http.ResponseWriter, r *http.Request, status int,
 // sign-in page (a GET) or refused (401).
 func (c *Console) signedIn(next func(*visit)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := c.sessions.read(r)
+		s, ok := c.session(r)
 		if !ok || !s.signedIn(c.now()) {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
@@ -233,7 +233,7 @@ func (v *visit) apiFailure(err error) {
 		return
 	}
 	if e.Status == http.StatusUnauthorized {
-		v.c.clearSession(v.w, v.r)
+		v.c.endSession(v.w, v.r)
 		v.c.plainError(v.w, v.r, http.StatusUnauthorized, "Your session ended: sign in again.")
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -41,10 +42,18 @@ func (s session) signedIn(now time.Time) bool {
 }
 
 // sessions seals sessions into cookies with AES-256-GCM (secret and
-// authenticated) and derives their CSRF tokens with HMAC-SHA256.
+// authenticated) and derives their CSRF tokens with HMAC-SHA256. A sealed
+// cookie stays valid until its expiry wherever it is presented, so the
+// ids of signed-in sessions that ended before (sign-out, another sign-in
+// in the same browser) are remembered until they would have expired, and
+// refused: a copy of the cookie is worth nothing after sign-out.
 type sessions struct {
 	aead    cipher.AEAD
 	csrfKey []byte
+
+	mu     sync.Mutex
+	ended  map[string]time.Time // session id -> its expiry
+	pruned time.Time
 }
 
 func newSessions(key []byte) (*sessions, error) {
@@ -60,7 +69,7 @@ func newSessions(key []byte) (*sessions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: session key: %w", err)
 	}
-	return &sessions{aead: aead, csrfKey: derive(key, "gatehouse console csrf")}, nil
+	return &sessions{aead: aead, csrfKey: derive(key, "gatehouse console csrf"), ended: map[string]time.Time{}}, nil
 }
 
 // derive returns the 32-byte key for purpose from key.
@@ -106,18 +115,47 @@ func (ss *sessions) open(value string) (session, error) {
 	return s, nil
 }
 
-// read returns the request's session, if it carries a valid one.
-func (ss *sessions) read(r *http.Request) (session, bool) {
-	for _, name := range []string{secureCookieName, cookieName} {
-		ck, err := r.Cookie(name)
-		if err != nil {
-			continue
-		}
-		if s, err := ss.open(ck.Value); err == nil {
-			return s, true
-		}
+// read returns the session sealed in the cookie named name of r, if it
+// carries a valid one that has not ended.
+func (ss *sessions) read(r *http.Request, name string) (session, bool) {
+	ck, err := r.Cookie(name)
+	if err != nil {
+		return session{}, false
 	}
-	return session{}, false
+	s, err := ss.open(ck.Value)
+	if err != nil || ss.hasEnded(s.ID) {
+		return session{}, false
+	}
+	return s, true
+}
+
+// end records that signed-in session s ended at now: read refuses it from
+// then on. Anonymous and expired sessions need no record (they grant
+// nothing); records are forgotten once their session would have expired,
+// so the record holds at most the sign-outs of the last sessionTTL.
+func (ss *sessions) end(s session, now time.Time) {
+	if !s.signedIn(now) {
+		return
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if now.Sub(ss.pruned) >= time.Minute {
+		for id, until := range ss.ended {
+			if !now.Before(until) {
+				delete(ss.ended, id)
+			}
+		}
+		ss.pruned = now
+	}
+	ss.ended[s.ID] = s.Expiry
+}
+
+// hasEnded reports whether the session with this id was ended.
+func (ss *sessions) hasEnded(id string) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	_, ended := ss.ended[id]
+	return ended
 }
 
 // csrfToken is the synchronizer token of session s: every state-changing
@@ -145,20 +183,41 @@ func (c *Console) writeSession(w http.ResponseWriter, r *http.Request, s session
 	return nil
 }
 
-// clearSession removes the session cookie.
-func (c *Console) clearSession(w http.ResponseWriter, r *http.Request) {
+// session returns the request's session, if it carries a valid one that
+// has not ended, in the cookie this console sets on such a request (a
+// secure console reads only its __Host- cookie: a plain one, which anyone
+// on the network path can plant over HTTP, is ignored).
+func (c *Console) session(r *http.Request) (session, bool) {
+	return c.sessions.read(r, c.cookieName(r))
+}
+
+// endSession ends the request's session, if it carries one: its cookie is
+// removed, and a copy of it, replayed, is refused (sessions.end).
+func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
+	if s, ok := c.session(r); ok {
+		c.sessions.end(s, c.now())
+	}
 	ck := c.cookie(r, "", time.Unix(1, 0))
 	ck.MaxAge = -1
 	http.SetCookie(w, ck)
 }
 
+// cookieName is the name of the session cookie on r: __Host- prefixed on
+// TLS (or behind a TLS-terminating proxy, SecureCookie).
+func (c *Console) cookieName(r *http.Request) string {
+	if r.TLS != nil || c.secure {
+		return secureCookieName
+	}
+	return cookieName
+}
+
 func (c *Console) cookie(r *http.Request, value string, expires time.Time) *http.Cookie {
 	ck := &http.Cookie{
-		Name: cookieName, Value: value, Path: Prefix, Expires: expires,
+		Name: c.cookieName(r), Value: value, Path: Prefix, Expires: expires,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	}
-	if r.TLS != nil || c.secure {
-		ck.Name, ck.Path, ck.Secure = secureCookieName, "/", true
+	if ck.Name == secureCookieName {
+		ck.Path, ck.Secure = "/", true
 	}
 	return ck
 }
@@ -166,7 +225,7 @@ func (c *Console) cookie(r *http.Request, value string, expires time.Time) *http
 // ensureSession returns the request's session, or starts an anonymous one
 // (which the sign-in form's CSRF token is tied to) and sets its cookie.
 func (c *Console) ensureSession(w http.ResponseWriter, r *http.Request) (session, error) {
-	if s, ok := c.sessions.read(r); ok {
+	if s, ok := c.session(r); ok {
 		return s, nil
 	}
 	s := session{ID: newSessionID(), Expiry: c.now().Add(sessionTTL)}
@@ -183,7 +242,7 @@ func (c *Console) csrf(next http.HandlerFunc) http.HandlerFunc {
 			c.plainError(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
 			return
 		}
-		s, ok := c.sessions.read(r)
+		s, ok := c.session(r)
 		if !ok || !c.sessions.validCSRF(s, r.PostForm.Get(csrfField)) || !sameOrigin(r) {
 			c.plainError(w, r, http.StatusForbidden,
 				"This form was refused: it did not come from this console's own page (missing or wrong CSRF token). Reload the page and try again.")
