@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -519,4 +520,70 @@ func TestPlantedPlainCookieIgnoredOverTLS(t *testing.T) {
 	planted.cookies[cookieName] = &http.Cookie{Name: cookieName, Value: p.cookies[secureCookieName].Value}
 	resp, _ = planted.get("/console/requests")
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+}
+
+// A form with a field sent twice, a value that is not UTF-8 text or holds
+// a control character is refused with 400 naming the field, before the
+// API is called: nothing is changed, nothing is silently altered.
+func TestMalformedFormsRefusedNamingTheField(t *testing.T) {
+	api := &fakeAPI{request: map[string]any{"id": "r1", "kind": "account", "account": "acme", "requester": "carol", "status": "pending"}}
+	c := newTestConsole(t, api)
+	b := newBrowser(t, c)
+	b.signIn("alice")
+	_, page := b.get("/console/requests/r1")
+	token := csrfOf(t, page)
+	for _, tc := range []struct {
+		path, body, field string
+	}{
+		{"/console/requests/r1/deny", "reason_code=other&reason_code=access_not_needed", "the field reason_code was sent 2 times"},
+		{"/console/requests/r1/approve", "role=account_user&scope=account&scope=virtual_accounts", "the field scope was sent 2 times"},
+		{"/console/requests/r1/deny", "reason_code=other&message=bad%FFbytes", "the field message holds something that is not text"},
+		{"/console/requests/r1/deny", "reason_code=other&message=nul%00here", "the field message holds something that is not text"},
+		{"/console/requests/r1/revoke", "message=%1B%5B31mred", "the field message holds something that is not text"},
+		{"/console/mine", "account=acme&justification=a%C3", "the field justification holds something that is not text"},
+		{"/console/accounts/acme/members", "user=carol&justification=x&justification=y", "the field justification was sent 2 times"},
+		{"/console/tenants", "name=N&users.0=a&users.0=b", "the field users.0 was sent 2 times"},
+		{"/console/requests/r1/deny", "reason_code=other&%FF=x", "a field name is not text"},
+		{"/console/login/dev", "user=alice&user=bob", "the field user was sent 2 times"},
+		{"/console/logout", "csrf=" + url.QueryEscape(token), "the field csrf was sent 2 times"},
+	} {
+		t.Run(tc.path+" "+tc.field, func(t *testing.T) {
+			api.mu.Lock()
+			calls := len(api.tokens)
+			api.mu.Unlock()
+			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader("csrf="+url.QueryEscape(token)+"&"+tc.body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp := b.do(req)
+			page := body(t, resp)
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Contains(t, page, "nothing was changed: "+html.EscapeString(tc.field))
+			assert.NotContains(t, page, "\xff", "the bad bytes are not echoed")
+			api.mu.Lock()
+			assert.Equal(t, calls, len(api.tokens), "the API was not called")
+			api.mu.Unlock()
+		})
+	}
+	// Several virtual accounts, roles and lines of text are fine.
+	resp, _ := b.post("/console/requests/r1/deny", url.Values{"csrf": {token}, "reason_code": {"other"}, "message": {"line 1\r\n\tline 2 ✓"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "the form reached the (fake) API")
+}
+
+// An account id typed in a form that is not one is refused beside the
+// field, in the field's name (the API would name its path parameter).
+func TestTypedAccountIDNamedAsTheField(t *testing.T) {
+	api := &fakeAPI{}
+	c := newTestConsole(t, api)
+	b := newBrowser(t, c)
+	b.signIn("carol")
+	_, page := b.get("/console/mine")
+	resp, page := b.post("/console/mine", url.Values{"csrf": {csrfOf(t, page)}, "account": {"acme corp/../x"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Regexp(t, `id="access-account" name="account" required value="acme corp/../x">\s*<ul class="field-error" role="alert"><li>account must be an account id`, page)
+
+	resp, page = b.get("/console/accounts?account=" + url.QueryEscape("a b"))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, page, "account must be an account id")
+	resp, _ = b.get("/console/accounts?account=acme")
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "/console/accounts/acme", resp.Header.Get("Location"))
 }

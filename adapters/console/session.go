@@ -12,9 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Cookie names: the __Host- prefix (Secure, Path=/, no Domain) is used on
@@ -234,7 +239,7 @@ func (c *Console) ensureSession(w http.ResponseWriter, r *http.Request) (session
 
 // csrf refuses a POST that does not carry its session's CSRF token, or
 // whose Origin names another site, with 403; the form is parsed (at most
-// 64 KiB) before next runs.
+// 64 KiB) and checked (checkForm, else 400) before next runs.
 func (c *Console) csrf(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -246,6 +251,10 @@ func (c *Console) csrf(next http.HandlerFunc) http.HandlerFunc {
 		if !ok || !c.sessions.validCSRF(s, r.PostForm.Get(csrfField)) || !sameOrigin(r) {
 			c.plainError(w, r, http.StatusForbidden,
 				"This form was refused: it did not come from this console's own page (missing or wrong CSRF token). Reload the page and try again.")
+			return
+		}
+		if err := checkForm(r.PostForm); err != nil {
+			c.plainError(w, r, http.StatusBadRequest, "This form was refused, nothing was changed: "+err.Error()+". Go back, correct it and send it again.")
 			return
 		}
 		next(w, r)
@@ -264,4 +273,47 @@ func sameOrigin(r *http.Request) bool {
 		scheme = "https"
 	}
 	return origin == scheme+"://"+r.Host || origin == "https://"+r.Host
+}
+
+// multiValued are the form fields that take several values (check boxes,
+// the hidden list of virtual accounts); every other field takes one.
+var multiValued = map[string]bool{"virtual_accounts": true, "roles": true, "va": true}
+
+// checkForm returns what is wrong with a posted form, naming the field: a
+// field that takes one value sent several times (which of them would be
+// meant?), or a name or value that is not text: invalid UTF-8 (which the
+// API's JSON would silently replace) or a control character other than
+// tab and line breaks (no one types one; in a terminal it rewrites what
+// the CLI shows). nil when the form is well formed.
+func checkForm(f url.Values) error {
+	names := slices.Sorted(maps.Keys(f))
+	for _, name := range names {
+		if !isText(name) {
+			return fmt.Errorf("a field name is not text (%q)", name)
+		}
+		values := f[name]
+		if len(values) > 1 && !multiValued[name] {
+			return fmt.Errorf("the field %s was sent %d times: it takes one value", name, len(values))
+		}
+		for _, v := range values {
+			if !isText(v) {
+				return fmt.Errorf("the field %s holds something that is not text (invalid UTF-8, or a control character other than tab and line breaks)", name)
+			}
+		}
+	}
+	return nil
+}
+
+// isText reports whether s is valid UTF-8 without control characters
+// other than tab, line feed and carriage return.
+func isText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
 }
