@@ -71,6 +71,7 @@ type Console struct {
 	now       func() time.Time
 	pages     map[string]*template.Template
 	mux       *http.ServeMux
+	assets    fs.FS
 	staticSrv http.Handler
 }
 
@@ -106,7 +107,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{
 		api: api, dev: o.DevSignIn, oidc: o.OIDC, oidcName: o.OIDCName,
 		sessions: sess, secure: o.SecureCookie, log: o.Logger, now: o.Now, pages: pages,
-		staticSrv: http.StripPrefix(Prefix+"static/", http.FileServerFS(static)),
+		assets: static, staticSrv: http.StripPrefix(Prefix+"static/", http.FileServerFS(static)),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -176,11 +177,13 @@ func (c *Console) routes() {
 }
 
 // static serves the embedded assets (files only, no listing); they change
-// only with the binary.
+// only with the binary, so they may be cached for an hour. A path that
+// names no asset gets the console's 404 page, not cached.
 func (c *Console) static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r)
+		name := strings.TrimPrefix(r.URL.Path, Prefix+"static/")
+		if info, err := fs.Stat(c.assets, name); err != nil || info.IsDir() {
+			c.plainError(w, r, http.StatusNotFound, "There is no such file.")
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")

@@ -151,20 +151,57 @@ func (b *browser) signIn(user string) {
 	require.Equal(b.t, "/console/requests", resp.Header.Get("Location"))
 }
 
-// Every answer carries the security headers: a CSP without inline script
-// or style, no framing, no referrer to other sites.
+// Every answer carries the security headers (a CSP without inline script
+// or style, no framing, no referrer to other sites, no sniffing): pages,
+// assets, redirects, refusals and errors alike; only an asset that exists
+// may be cached.
 func TestSecurityHeaders(t *testing.T) {
 	c := newTestConsole(t, &fakeAPI{})
-	for _, path := range []string{"/console/login", "/console/requests", "/console/static/console.css", "/console/nope"} {
-		b := newBrowser(t, c)
-		resp, _ := b.get(path)
-		h := resp.Header
-		assert.Equal(t, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-			h.Get("Content-Security-Policy"), path)
-		assert.Equal(t, "DENY", h.Get("X-Frame-Options"), path)
-		assert.Equal(t, "same-origin", h.Get("Referrer-Policy"), path)
-		assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"), path)
+	signedIn := newBrowser(t, c)
+	signedIn.signIn("alice")
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{http.MethodGet, "/console/login", "", http.StatusOK},
+		{http.MethodGet, "/console/requests", "", http.StatusSeeOther},
+		{http.MethodGet, "/console", "", http.StatusFound},
+		{http.MethodGet, "/console/static/console.css", "", http.StatusOK},
+		{http.MethodHead, "/console/static/console.js", "", http.StatusOK},
+		{http.MethodGet, "/console/static/nope.css", "", http.StatusNotFound},
+		{http.MethodGet, "/console/static/", "", http.StatusNotFound},
+		{http.MethodGet, "/console/static/../login", "", http.StatusTemporaryRedirect},
+		{http.MethodGet, "/console/nope", "", http.StatusNotFound},
+		{http.MethodPut, "/console/requests", "", http.StatusMethodNotAllowed},
+		{http.MethodDelete, "/console/accounts/acme/members", "", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/console/logout", "", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/console/requests/r1/deny", "reason_code=other", http.StatusForbidden},
+		{http.MethodPost, "/console/login/dev", "user=" + strings.Repeat("a", 70<<10), http.StatusBadRequest},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+			if tc.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			resp := newBrowser(t, c).do(req)
+			assert.Equal(t, tc.status, resp.StatusCode)
+			h := resp.Header
+			assert.Equal(t, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+				h.Get("Content-Security-Policy"))
+			assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
+			assert.Equal(t, "same-origin", h.Get("Referrer-Policy"))
+			assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+			if tc.status == http.StatusOK && strings.HasPrefix(tc.path, "/console/static/") {
+				assert.Equal(t, "public, max-age=3600", h.Get("Cache-Control"))
+			} else {
+				assert.Equal(t, "no-store", h.Get("Cache-Control"))
+			}
+		})
 	}
+	// A signed-in page.
+	resp, _ := signedIn.get("/console/requests")
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	assert.NotEmpty(t, resp.Header.Get("Content-Security-Policy"))
 }
 
 // No page has an inline script, a style attribute or an event handler
