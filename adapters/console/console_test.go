@@ -281,6 +281,11 @@ func TestCSRF(t *testing.T) {
 		"wrong token":               {form: url.Values{"csrf": {"forged"}, "reason_code": {"other"}}},
 		"another session's token":   {form: url.Values{"csrf": {otherToken}, "reason_code": {"other"}}},
 		"right token, other origin": {form: url.Values{"csrf": {token}}, header: []string{"Origin", "https://evil.example"}},
+		"right token, origin null":  {form: url.Values{"csrf": {token}}, header: []string{"Origin", "null"}},
+		"right token, no origin, other site's referer": {form: url.Values{"csrf": {token}},
+			header: []string{"Referer", "https://evil.example/page"}},
+		"right token, no origin, other port's referer": {form: url.Values{"csrf": {token}},
+			header: []string{"Referer", "http://example.com:8081/console/requests/r1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			api.mu.Lock()
@@ -288,7 +293,7 @@ func TestCSRF(t *testing.T) {
 			api.mu.Unlock()
 			resp, page := b.post("/console/requests/r1/deny", tc.form, tc.header...)
 			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
-			assert.Contains(t, page, "CSRF")
+			assert.Contains(t, page, "did not come from this console&#39;s own page")
 			api.mu.Lock()
 			assert.Equal(t, calls, len(api.tokens), "the API was not called")
 			api.mu.Unlock()
@@ -296,7 +301,9 @@ func TestCSRF(t *testing.T) {
 	}
 	// With its token, the form reaches the API (whose 422 is then shown
 	// beside the reason field).
-	resp, page := b.post("/console/requests/r1/deny", url.Values{"csrf": {token}}, "Origin", "http://example.com")
+	resp, page := b.post("/console/requests/r1/deny", url.Values{"csrf": {token}}, "Referer", "http://example.com/console/requests/r1")
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "a same-origin Referer")
+	resp, page = b.post("/console/requests/r1/deny", url.Values{"csrf": {token}}, "Origin", "http://example.com")
 	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	assert.Regexp(t, `id="reason_code-errors"><ul class="field-error" role="alert"><li>acme requires a reason_code`, page)
 
@@ -398,12 +405,13 @@ func TestFieldOf(t *testing.T) {
 	assert.Equal(t, "associations", fieldOf("jane is not an employee of classics (R35)", []string{"name", "message", "associations"}))
 }
 
-// A POST body over 64 KiB is refused before any work.
+// A POST body over 64 KiB is refused before any work, saying so.
 func TestFormSizeLimit(t *testing.T) {
 	c := newTestConsole(t, &fakeAPI{})
 	b := newBrowser(t, c)
-	resp, _ := b.post("/console/login/dev", url.Values{"user": {strings.Repeat("a", 70<<10)}})
+	resp, page := b.post("/console/login/dev", url.Values{"user": {strings.Repeat("a", 70<<10)}})
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, page, "The form is larger than 64 KiB: nothing was changed.")
 }
 
 // Odd paths and forms get a page that says what is wrong, never a 5xx

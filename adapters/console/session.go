@@ -237,20 +237,35 @@ func (c *Console) ensureSession(w http.ResponseWriter, r *http.Request) (session
 	return s, c.writeSession(w, r, s)
 }
 
+// maxFormBytes is the largest form body the console reads.
+const maxFormBytes = 64 << 10
+
 // csrf refuses a POST that does not carry its session's CSRF token, or
-// whose Origin names another site, with 403; the form is parsed (at most
-// 64 KiB) and checked (checkForm, else 400) before next runs.
+// that the browser says was sent from another site (Origin, or Referer
+// when there is no Origin), with 403; the form is parsed (at most
+// maxFormBytes) and checked (checkForm, else 400) before next runs.
 func (c *Console) csrf(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
-			c.plainError(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+			var tooLarge *http.MaxBytesError
+			msg := "The form could not be read: " + err.Error()
+			if errors.As(err, &tooLarge) {
+				msg = fmt.Sprintf("The form is larger than %d KiB: nothing was changed. Shorten what you typed and send it again.", maxFormBytes>>10)
+			}
+			c.plainError(w, r, http.StatusBadRequest, msg)
 			return
 		}
 		s, ok := c.session(r)
-		if !ok || !c.sessions.validCSRF(s, r.PostForm.Get(csrfField)) || !sameOrigin(r) {
+		if !ok || !c.sessions.validCSRF(s, r.PostForm.Get(csrfField)) {
 			c.plainError(w, r, http.StatusForbidden,
 				"This form was refused: it did not come from this console's own page (missing or wrong CSRF token). Reload the page and try again.")
+			return
+		}
+		if from, ok := sameOrigin(r); !ok {
+			c.plainError(w, r, http.StatusForbidden, fmt.Sprintf(
+				"This form was refused: it did not come from this console's own page (the browser says it was sent from %s; this console is %s). Reload the page and try again.",
+				from, r.Host))
 			return
 		}
 		if err := checkForm(r.PostForm); err != nil {
@@ -261,18 +276,28 @@ func (c *Console) csrf(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// sameOrigin reports whether the request's Origin, when the browser sent
-// one, is this server.
-func sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
+// sameOrigin reports whether the page the request was sent from is this
+// server: its Origin, or when the browser sent none its Referer, names
+// this host (over https, or over http when the request came so). A
+// request with neither is let through (the CSRF token decides). It
+// returns the origin the browser named.
+func sameOrigin(r *http.Request) (string, bool) {
+	from := r.Header.Get("Origin")
+	if from == "" {
+		ref, err := url.Parse(r.Header.Get("Referer"))
+		if err != nil {
+			return "an unreadable Referer", false
+		}
+		if ref.Scheme == "" && ref.Host == "" {
+			return "", true
+		}
+		from = ref.Scheme + "://" + ref.Host
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return origin == scheme+"://"+r.Host || origin == "https://"+r.Host
+	return from, from == scheme+"://"+r.Host || from == "https://"+r.Host
 }
 
 // multiValued are the form fields that take several values (check boxes,
