@@ -252,3 +252,65 @@ func TestTenantAdminNeverSeesNameOrUsers(t *testing.T) {
 	_, page = tom.get("/console/requests/" + id)
 	assert.Contains(t, page, `<dd id="request-status">revoked</dd>`)
 }
+
+// Markup in everything people type (an account's name, a justification,
+// a decider's message, a member's justification, the audit reasons) is
+// text on every page that shows it: in element content, attribute values
+// and URLs alike, no element or script is made of it.
+func TestTypedMarkupIsTextOnEveryPage(t *testing.T) {
+	api, eng := realAPI(t)
+	c := realConsole(t, api)
+	const evil = `"><script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>'`
+	ctx := context.Background()
+	acc, err := eng.GetAccount(ctx, "ops", "acme")
+	require.NoError(t, err)
+	acc.Name = "Acme " + evil
+	_, _, err = eng.PutAccount(ctx, "ops", acc)
+	require.NoError(t, err)
+
+	carol := newBrowser(t, c)
+	carol.signIn("carol")
+	_, page := carol.get("/console/mine")
+	resp, _ := carol.post("/console/mine", url.Values{"csrf": {csrfOf(t, page)}, "account": {"acme"}, "justification": {evil}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	alice := newBrowser(t, c)
+	alice.signIn("alice")
+	_, page = alice.get("/console/requests")
+	pages := map[string]string{"pending": page}
+	m := requestLink.FindStringSubmatch(page)
+	require.NotNil(t, m, page)
+	id := m[1]
+	_, page = alice.get("/console/requests/" + id)
+	pages["pending request"] = page
+	token := csrfOf(t, page)
+	resp, _ = alice.post("/console/requests/"+id+"/deny", url.Values{"csrf": {token}, "reason_code": {"other"}, "message": {evil}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, _ = alice.post("/console/accounts/acme/members", url.Values{"csrf": {token}, "user": {"carol"},
+		"roles": {"account_viewer"}, "justification": {evil}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	// A refusal re-shows what was typed in the form.
+	resp, page = alice.post("/console/accounts/acme/members", url.Values{"csrf": {token}, "user": {"carol"},
+		"roles": {"bogus"}, "justification": {evil}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	pages["refused member form"] = page
+
+	for _, v := range []struct {
+		b    *browser
+		path string
+	}{
+		{alice, "/console/requests/" + id}, {alice, "/console/accounts"},
+		{alice, "/console/accounts/acme"}, {alice, "/console/accounts/acme/members?edit=carol"},
+		{alice, "/console/accounts/acme/audit"}, {carol, "/console/mine"}, {carol, "/console/requests/" + id + "?as=carol"},
+	} {
+		resp, page := v.b.get(v.path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, v.path)
+		pages[v.path] = page
+	}
+	for name, page := range pages {
+		assert.NotContains(t, page, "<script>alert", name)
+		assert.NotContains(t, page, "<img src=x", name)
+		assert.NotContains(t, page, `href="javascript:`, name)
+		assert.NotContains(t, page, `"><script>`, name)
+		assert.Contains(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;", "%s shows the markup as text", name)
+	}
+}
