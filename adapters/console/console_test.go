@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -632,3 +633,52 @@ func TestTypedAccountIDNamedAsTheField(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	assert.Equal(t, "/console/accounts/acme", resp.Header.Get("Location"))
 }
+
+// No token, session cookie or CSRF token is ever in a log line (at debug
+// level), a page or a redirect's URL.
+func TestNoSecretInLogsPagesOrURLs(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	api := &fakeAPI{request: map[string]any{"id": "r1", "kind": "account", "account": "acme", "requester": "carol", "status": "pending"}}
+	c := newTestConsole(t, api, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	b := newBrowser(t, c)
+	b.signIn("alice")
+	cookie := b.cookies[cookieName].Value
+	var seen []string
+	for _, path := range []string{"/console/requests", "/console/requests/r1", "/console/mine", "/console/tenants", "/console/accounts/acme/members", "/console/nope"} {
+		resp, page := b.get(path)
+		seen = append(seen, page, resp.Header.Get("Location"))
+	}
+	_, page := b.get("/console/requests/r1")
+	token := csrfOf(t, page)
+	for _, f := range []url.Values{{"reason_code": {"other"}}, {"csrf": {"forged"}}, {"message": {"x", "y"}}} {
+		form := url.Values{"csrf": {token}}
+		for k, v := range f {
+			form[k] = v
+		}
+		resp, page := b.post("/console/requests/r1/deny", form)
+		seen = append(seen, page, resp.Header.Get("Location"))
+	}
+	resp, _ := b.post("/console/logout", url.Values{"csrf": {token}})
+	seen = append(seen, resp.Header.Get("Location"))
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, logs.String(), "console sign-in", "the logger was used")
+	for _, secret := range []string{devToken, cookie, token} {
+		assert.NotContains(t, logs.String(), secret)
+		for _, s := range seen {
+			assert.NotContains(t, csrfInput.ReplaceAllString(s, ""), secret, "only the forms' hidden CSRF field carries the token")
+		}
+	}
+	for _, s := range seen {
+		assert.NotContains(t, s, "?csrf=", "no token in a URL")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
