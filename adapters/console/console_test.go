@@ -682,3 +682,50 @@ func TestNoSecretInLogsPagesOrURLs(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Every state-changing route refuses a form without its session's token
+// or from another site, before any API call: approve, deny, expiry,
+// revoke, member add/change/remove, tenant request, access request, and
+// sign-out and sign-in themselves (a forged sign-in or sign-out changes
+// no session).
+func TestEveryPostRouteNeedsTheCSRFToken(t *testing.T) {
+	api := &fakeAPI{request: map[string]any{"id": "r1", "kind": "account", "account": "acme", "requester": "carol", "status": "pending"}}
+	c := newTestConsole(t, api)
+	b := newBrowser(t, c)
+	b.signIn("alice")
+	_, page := b.get("/console/requests/r1")
+	token := csrfOf(t, page)
+	routes := []string{
+		"/console/requests/r1/approve", "/console/requests/r1/deny", "/console/requests/r1/expiry", "/console/requests/r1/revoke",
+		"/console/accounts/acme/members", "/console/accounts/acme/members/bob/remove", "/console/tenants", "/console/mine",
+		"/console/logout", "/console/login/dev",
+	}
+	for _, route := range routes {
+		for name, tc := range map[string]struct {
+			form   url.Values
+			header []string
+		}{
+			"no token":             {form: url.Values{"user": {"mallory"}}},
+			"token in the query":   {form: url.Values{"user": {"mallory"}}},
+			"token, other origin":  {form: url.Values{"csrf": {token}, "user": {"mallory"}}, header: []string{"Origin", "https://evil.example"}},
+			"token, other referer": {form: url.Values{"csrf": {token}, "user": {"mallory"}}, header: []string{"Referer", "https://evil.example/"}},
+		} {
+			t.Run(route+" "+name, func(t *testing.T) {
+				api.mu.Lock()
+				calls := len(api.tokens)
+				api.mu.Unlock()
+				path := route
+				if name == "token in the query" {
+					path += "?csrf=" + url.QueryEscape(token)
+				}
+				resp, _ := b.post(path, tc.form, tc.header...)
+				assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+				api.mu.Lock()
+				assert.Equal(t, calls, len(api.tokens), "the API was not called")
+				api.mu.Unlock()
+			})
+		}
+	}
+	_, page = b.get("/console/requests")
+	assert.Contains(t, page, `<strong id="signed-in-as">alice</strong>`, "still alice: no forged sign-out or sign-in took")
+}
