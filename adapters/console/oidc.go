@@ -43,8 +43,15 @@ const (
 	// (an AES-256-GCM key).
 	OIDCCookieKeySize = 32
 	// OIDCFlowCookie is the name of the cookie that carries a sign-in in
-	// progress (state, nonce and PKCE verifier, encrypted).
+	// progress (state, nonce and PKCE verifier, encrypted) over plain HTTP
+	// to a loopback callback.
 	OIDCFlowCookie = "gatehouse_oidc_flow"
+	// OIDCSecureFlowCookie is its name when the cookie is Secure (an https
+	// callback, or a request over TLS): browsers accept a __Secure- cookie
+	// only from a secure origin, so no one on the network path can plant
+	// a flow of their own (their state and code) to sign the browser in as
+	// them; Finish then reads no cookie of the plain name.
+	OIDCSecureFlowCookie = "__Secure-" + OIDCFlowCookie
 )
 
 // ErrSignInRefused is wrapped by every error of OIDCLogin.Finish: the
@@ -212,8 +219,9 @@ type flowState struct {
 
 // Start begins a sign-in: it makes a state, a nonce and a PKCE verifier,
 // keeps them in the flow cookie (AES-GCM encrypted, HttpOnly,
-// SameSite=Lax, Secure when the redirect URL is https or the request came
-// over TLS, scoped to the callback path, expiring after the flow timeout)
+// SameSite=Lax, Secure and named OIDCSecureFlowCookie when the redirect URL
+// is https or the request came over TLS, scoped to the callback path,
+// expiring after the flow timeout)
 // and redirects (302) to the provider's authorization endpoint with the
 // state, the nonce and the S256 code challenge. A sign-in started again
 // replaces the one in progress.
@@ -230,7 +238,7 @@ func (l *OIDCLogin) Start(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
 	sealed := l.aead.Seal(nonce, nonce, plain, []byte(OIDCFlowCookie))
 	http.SetCookie(w, &http.Cookie{
-		Name:     OIDCFlowCookie,
+		Name:     l.flowCookieName(r),
 		Value:    base64.RawURLEncoding.EncodeToString(sealed),
 		Path:     l.cookiePath,
 		MaxAge:   int(l.flowTimeout / time.Second),
@@ -259,7 +267,7 @@ func (l *OIDCLogin) Start(w http.ResponseWriter, r *http.Request) {
 // or secret.
 func (l *OIDCLogin) Finish(w http.ResponseWriter, r *http.Request) (Identity, error) {
 	http.SetCookie(w, &http.Cookie{
-		Name: OIDCFlowCookie, Value: "", Path: l.cookiePath, MaxAge: -1,
+		Name: l.flowCookieName(r), Value: "", Path: l.cookiePath, MaxAge: -1,
 		HttpOnly: true, Secure: l.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 	w.Header().Set("Cache-Control", "no-store")
@@ -320,10 +328,19 @@ func (l *OIDCLogin) finish(r *http.Request) (Identity, error) {
 	return Identity{Subject: subject, Token: raw, Expiry: idt.Expiry}, nil
 }
 
+// flowCookieName is the name of the flow cookie on r: OIDCSecureFlowCookie
+// when it is Secure (an https callback, or a request over TLS).
+func (l *OIDCLogin) flowCookieName(r *http.Request) string {
+	if l.secure || r.TLS != nil {
+		return OIDCSecureFlowCookie
+	}
+	return OIDCFlowCookie
+}
+
 // readFlow decrypts the flow cookie and checks it has not expired.
 func (l *OIDCLogin) readFlow(r *http.Request) (flowState, error) {
 	var f flowState
-	c, err := r.Cookie(OIDCFlowCookie)
+	c, err := r.Cookie(l.flowCookieName(r))
 	if err != nil || c.Value == "" {
 		return f, errors.New("no sign-in is in progress in this browser (its cookie is missing or expired): start the sign-in again")
 	}
