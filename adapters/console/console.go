@@ -46,6 +46,8 @@ type Options struct {
 	OIDCName string
 	// SessionKey encrypts and authenticates the session cookie (32 bytes);
 	// nil draws a random key, so that sessions end when the process does.
+	// Sign-outs are remembered by the process that served them only (see
+	// the package documentation).
 	SessionKey []byte
 	// SecureCookie marks the session cookie Secure even on requests that
 	// did not come over TLS (a TLS-terminating proxy in front); requests

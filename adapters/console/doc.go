@@ -37,9 +37,12 @@
 // Secure and __Host- prefixed under TLS (where a cookie of the plain name
 // is ignored); its token is never rendered nor logged. Signing out, or
 // signing in again, ends the session: the process remembers its id until
-// it would have expired and refuses a replayed copy of its cookie (each
-// replica remembers the sign-outs it served; the session still ends with
-// its token). Every POST
+// it would have expired and refuses a replayed copy of its cookie. Each
+// process remembers the sign-outs it served, until it stops: with a
+// session key shared by replicas or kept across restarts
+// (Options.SessionKey), a copy replayed to another replica or after a
+// restart lasts until the session's expiry (at most its token's, and 8
+// hours). Every POST
 // must carry the session's CSRF token (and a same-origin Origin when the
 // browser sends one), else 403; every answer carries a
 // Content-Security-Policy allowing only the console's own script and
