@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html"
@@ -728,4 +729,44 @@ func TestEveryPostRouteNeedsTheCSRFToken(t *testing.T) {
 	}
 	_, page = b.get("/console/requests")
 	assert.Contains(t, page, `<strong id="signed-in-as">alice</strong>`, "still alice: no forged sign-out or sign-in took")
+}
+
+// A session cookie altered in any way (a flipped bit, cut short, not
+// base64, empty, huge) is no session: the page sends the browser to sign
+// in, and a form with the session's CSRF token is refused.
+func TestTamperedSessionCookie(t *testing.T) {
+	api := &fakeAPI{}
+	c := newTestConsole(t, api)
+	b := newBrowser(t, c)
+	b.signIn("alice")
+	_, page := b.get("/console/requests")
+	token := csrfOf(t, page)
+	good := b.cookies[cookieName].Value
+	raw, err := base64.RawURLEncoding.DecodeString(good)
+	require.NoError(t, err)
+	flip := func(i int) string {
+		alt := append([]byte(nil), raw...)
+		alt[i] ^= 1
+		return base64.RawURLEncoding.EncodeToString(alt)
+	}
+	for name, value := range map[string]string{
+		"nonce bit flipped":      flip(0),
+		"ciphertext bit flipped": flip(len(raw) / 2),
+		"tag bit flipped":        flip(len(raw) - 1),
+		"cut short":              good[:len(good)/2],
+		"nonce only":             base64.RawURLEncoding.EncodeToString(raw[:12]),
+		"not base64":             "!!" + good,
+		"empty":                  "",
+		"huge":                   strings.Repeat("A", 8000),
+	} {
+		t.Run(name, func(t *testing.T) {
+			forged := newBrowser(t, c)
+			forged.cookies[cookieName] = &http.Cookie{Name: cookieName, Value: value}
+			resp, _ := forged.get("/console/requests")
+			assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			assert.Equal(t, "/console/login", resp.Header.Get("Location"))
+			resp, _ = forged.post("/console/mine", url.Values{"csrf": {token}, "account": {"acme"}})
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+		})
+	}
 }
