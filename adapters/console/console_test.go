@@ -167,6 +167,7 @@ func TestSecurityHeaders(t *testing.T) {
 	}{
 		{http.MethodGet, "/console/login", "", http.StatusOK},
 		{http.MethodGet, "/console/requests", "", http.StatusSeeOther},
+		{http.MethodHead, "/console/requests", "", http.StatusSeeOther},
 		{http.MethodGet, "/console", "", http.StatusFound},
 		{http.MethodGet, "/console/static/console.css", "", http.StatusOK},
 		{http.MethodHead, "/console/static/console.js", "", http.StatusOK},
@@ -769,4 +770,47 @@ func TestTamperedSessionCookie(t *testing.T) {
 			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 		})
 	}
+}
+
+// An id in a console path that is not one (a '/' from %2F, a space, too
+// long) is refused with 400 naming it, before any API call: the call
+// would otherwise be made to another endpoint's path ("acme/members").
+func TestPathIDsCheckedBeforeTheAPI(t *testing.T) {
+	api := &fakeAPI{request: map[string]any{"id": "r1", "kind": "account", "account": "acme", "requester": "carol", "status": "pending"}}
+	c := newTestConsole(t, api)
+	b := newBrowser(t, c)
+	b.signIn("alice")
+	_, page := b.get("/console/requests/r1")
+	token := csrfOf(t, page)
+	for _, tc := range []struct{ method, path, name string }{
+		{http.MethodGet, "/console/accounts/acme%2Fmembers", "The account id"},
+		{http.MethodGet, "/console/accounts/acme%2Fmembers/members", "The account id"},
+		{http.MethodGet, "/console/accounts/acme%2Fx/audit", "The account id"},
+		{http.MethodGet, "/console/requests/x%2F..%2F..%2Faccounts%2Facme", "The request id"},
+		{http.MethodGet, "/console/requests/" + strings.Repeat("x", 129), "The request id"},
+		{http.MethodGet, "/console/requests/a%20b", "The request id"},
+		{http.MethodPost, "/console/requests/r1%2Fdeny/approve", "The request id"},
+		{http.MethodPost, "/console/accounts/acme/members/bob%2F..%2Fcarol/remove", "The user id"},
+		{http.MethodPost, "/console/accounts/acme%2Fmembers/members", "The account id"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			api.mu.Lock()
+			calls := len(api.tokens)
+			api.mu.Unlock()
+			var resp *http.Response
+			var page string
+			if tc.method == http.MethodGet {
+				resp, page = b.get(tc.path)
+			} else {
+				resp, page = b.post(tc.path, url.Values{"csrf": {token}, "user": {"carol"}})
+			}
+			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			assert.Contains(t, page, tc.name+" in the address must be 1-128 letters")
+			api.mu.Lock()
+			assert.Equal(t, calls, len(api.tokens), "the API was not called")
+			api.mu.Unlock()
+		})
+	}
+	resp, _ := b.get("/console/accounts/acme.emea_1-x@y/members")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "every character of an id is fine")
 }
