@@ -616,9 +616,12 @@ func TestMalformedFormsRefusedNamingTheField(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "the form reached the (fake) API")
 }
 
-// An account id typed in a form that is not one is refused beside the
-// field, in the field's name (the API would name its path parameter).
-func TestTypedAccountIDNamedAsTheField(t *testing.T) {
+// An id typed in a form that goes into the API's path (the account of an
+// access request, the user of the member form, the account to open) and
+// is not one is refused beside the field, in the field's name, before
+// the API is called (which would name its path parameter, or with a '/'
+// find no endpoint).
+func TestTypedIDsNamedAsTheField(t *testing.T) {
 	api := &fakeAPI{}
 	c := newTestConsole(t, api)
 	b := newBrowser(t, c)
@@ -627,6 +630,18 @@ func TestTypedAccountIDNamedAsTheField(t *testing.T) {
 	resp, page := b.post("/console/mine", url.Values{"csrf": {csrfOf(t, page)}, "account": {"acme corp/../x"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	assert.Regexp(t, `id="access-account" name="account" required value="acme corp/../x">\s*<ul class="field-error" role="alert"><li>account must be an account id`, page)
+
+	// The same for the user id of the member form, which names the API's path too.
+	_, page = b.get("/console/accounts/acme/members")
+	api.mu.Lock()
+	calls := len(api.tokens)
+	api.mu.Unlock()
+	resp, page = b.post("/console/accounts/acme/members", url.Values{"csrf": {csrfOf(t, page)}, "user": {"bob/../carol"}, "justification": {"x"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Regexp(t, `id="member-user" name="user" required value="bob/../carol">\s*<ul class="field-error" role="alert"><li>user must be a user id`, page)
+	api.mu.Lock()
+	assert.Equal(t, calls+2, len(api.tokens), "only the page's reads again (account, members), no write")
+	api.mu.Unlock()
 
 	resp, page = b.get("/console/accounts?account=" + url.QueryEscape("a b"))
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
