@@ -293,6 +293,13 @@ func TestTypedMarkupIsTextOnEveryPage(t *testing.T) {
 		"roles": {"bogus"}, "justification": {evil}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	pages["refused member form"] = page
+	// Query parameters the API refuses, its message quoting them.
+	resp, page = carol.get("/console/mine?status=" + url.QueryEscape(evil))
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	pages["status filter refused"] = page
+	resp, page = alice.get("/console/accounts/acme/audit?after=" + url.QueryEscape(evil))
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	pages["audit cursor refused"] = page
 
 	for _, v := range []struct {
 		b    *browser
