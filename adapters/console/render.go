@@ -184,13 +184,18 @@ func (v *visit) show(status int, name string, vw view) {
 		vw.Nav = name
 	}
 	if vw.Notice == "" {
-		vw.Notice = notices[v.r.URL.Query().Get("done")]
+		q := v.r.URL.Query()
+		if done := q.Get("done"); v.c.sessions.validNoticeMark(v.sess, done, q.Get("mark")) {
+			vw.Notice = notices[done]
+		}
 	}
 	v.c.render(v.w, v.r, status, name, vw)
 }
 
 // notices are the confirmations shown after a change, by the done=
-// parameter of the page it redirects to (never text the user typed).
+// parameter of the page it redirects to (never text the user typed), with
+// the mark= of the visitor's session (sessions.noticeMark): a link made by
+// someone else shows none, so no page claims a change that was not made.
 var notices = map[string]string{
 	"approved":  "The request was approved.",
 	"denied":    "The request was denied.",
@@ -272,7 +277,7 @@ func (v *visit) apiFailure(err error) {
 // redirect sends the browser to path after a change (POST, redirect, GET).
 func (v *visit) redirect(path, done string) {
 	if done != "" {
-		path += "?done=" + url.QueryEscape(done)
+		path += "?done=" + url.QueryEscape(done) + "&mark=" + v.c.sessions.noticeMark(v.sess, done)
 	}
 	http.Redirect(v.w, v.r, path, http.StatusSeeOther)
 }

@@ -365,3 +365,46 @@ func TestPathIDsCheckedBeforeTheAPI(t *testing.T) {
 	resp, _ := b.get("/console/accounts/acme.emea_1-x@y/members")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "every character of an id is fine")
 }
+
+// A confirmation ("The request was approved.") shows only after the
+// visitor's own change: the redirect carries a mark of their session, so
+// a link someone else made (done= without the mark, with another
+// session's, or another confirmation's) claims nothing.
+func TestConfirmationOnlyAfterOwnChange(t *testing.T) {
+	api, _ := realAPI(t)
+	c := realConsole(t, api)
+	carol := newBrowser(t, c)
+	carol.signIn("carol")
+	_, page := carol.get("/console/mine")
+	resp, _ := carol.post("/console/mine", url.Values{"csrf": {csrfOf(t, page)}, "account": {"acme"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	mine := resp.Header.Get("Location")
+	_, page = carol.get(mine)
+	assert.Contains(t, page, "Your access request was sent.")
+
+	alice := newBrowser(t, c)
+	alice.signIn("alice")
+	_, page = alice.get("/console/requests")
+	m := requestLink.FindStringSubmatch(page)
+	require.NotNil(t, m, page)
+	id := m[1]
+	_, page = alice.get("/console/requests/" + id)
+	resp, _ = alice.post("/console/requests/"+id+"/deny", url.Values{"csrf": {csrfOf(t, page)}, "reason_code": {"other"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	denied := resp.Header.Get("Location")
+	require.Contains(t, denied, "done=denied&mark=")
+	_, page = alice.get(denied)
+	assert.Contains(t, page, "The request was denied.")
+
+	mark := denied[strings.Index(denied, "mark="):]
+	for who, link := range map[*browser][]string{
+		alice: {"/console/requests/" + id + "?done=denied", "/console/requests/" + id + "?done=approved&" + mark,
+			"/console/requests/" + id + "?done=denied&mark=forged"},
+		carol: {denied, "/console/mine?done=requested"},
+	} {
+		for _, l := range link {
+			_, page := who.get(l)
+			assert.NotContains(t, page, `class="notice"`, l)
+		}
+	}
+}

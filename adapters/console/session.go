@@ -177,6 +177,21 @@ func (ss *sessions) validCSRF(s session, token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(want), []byte(token)) == 1
 }
 
+// noticeMark is the mark of the confirmation done for session s (the
+// first 128 bits of an HMAC-SHA256 with the CSRF key, kept apart from the
+// CSRF token by its prefix): the redirect after a change carries it, so
+// that a page shows a confirmation only after this visitor's own change.
+func (ss *sessions) noticeMark(s session, done string) string {
+	m := hmac.New(sha256.New, ss.csrfKey)
+	m.Write([]byte("notice\x00" + s.ID + "\x00" + done))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// validNoticeMark reports whether mark is noticeMark(s, done).
+func (ss *sessions) validNoticeMark(s session, done, mark string) bool {
+	return done != "" && mark != "" && subtle.ConstantTimeCompare([]byte(ss.noticeMark(s, done)), []byte(mark)) == 1
+}
+
 // writeSession sets the session cookie: HttpOnly, SameSite=Lax, scoped to
 // the console, Secure over TLS.
 func (c *Console) writeSession(w http.ResponseWriter, r *http.Request, s session) error {
