@@ -46,6 +46,8 @@ type Options struct {
 	OIDCName string
 	// SessionKey encrypts and authenticates the session cookie (32 bytes);
 	// nil draws a random key, so that sessions end when the process does.
+	// Sign-outs are remembered by the process that served them only (see
+	// the package documentation).
 	SessionKey []byte
 	// SecureCookie marks the session cookie Secure even on requests that
 	// did not come over TLS (a TLS-terminating proxy in front); requests
@@ -71,6 +73,7 @@ type Console struct {
 	now       func() time.Time
 	pages     map[string]*template.Template
 	mux       *http.ServeMux
+	assets    fs.FS
 	staticSrv http.Handler
 }
 
@@ -106,7 +109,7 @@ func New(o Options) (*Console, error) {
 	c := &Console{
 		api: api, dev: o.DevSignIn, oidc: o.OIDC, oidcName: o.OIDCName,
 		sessions: sess, secure: o.SecureCookie, log: o.Logger, now: o.Now, pages: pages,
-		staticSrv: http.StripPrefix(Prefix+"static/", http.FileServerFS(static)),
+		assets: static, staticSrv: http.StripPrefix(Prefix+"static/", http.FileServerFS(static)),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -176,11 +179,13 @@ func (c *Console) routes() {
 }
 
 // static serves the embedded assets (files only, no listing); they change
-// only with the binary.
+// only with the binary, so they may be cached for an hour. A path that
+// names no asset gets the console's 404 page, not cached.
 func (c *Console) static() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r)
+		name := strings.TrimPrefix(r.URL.Path, Prefix+"static/")
+		if info, err := fs.Stat(c.assets, name); err != nil || info.IsDir() {
+			c.plainError(w, r, http.StatusNotFound, "There is no such file.")
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -191,7 +196,7 @@ func (c *Console) static() http.Handler {
 // home sends a signed-in user to their pending requests, anyone else to
 // the sign-in page.
 func (c *Console) home(w http.ResponseWriter, r *http.Request) {
-	if s, ok := c.sessions.read(r); ok && s.signedIn(c.now()) {
+	if s, ok := c.session(r); ok && s.signedIn(c.now()) {
 		http.Redirect(w, r, Prefix+"requests", http.StatusSeeOther)
 		return
 	}

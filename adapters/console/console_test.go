@@ -150,20 +150,58 @@ func (b *browser) signIn(user string) {
 	require.Equal(b.t, "/console/requests", resp.Header.Get("Location"))
 }
 
-// Every answer carries the security headers: a CSP without inline script
-// or style, no framing, no referrer to other sites.
+// Every answer carries the security headers (a CSP without inline script
+// or style, no framing, no referrer to other sites, no sniffing): pages,
+// assets, redirects, refusals and errors alike; only an asset that exists
+// may be cached.
 func TestSecurityHeaders(t *testing.T) {
 	c := newTestConsole(t, &fakeAPI{})
-	for _, path := range []string{"/console/login", "/console/requests", "/console/static/console.css", "/console/nope"} {
-		b := newBrowser(t, c)
-		resp, _ := b.get(path)
-		h := resp.Header
-		assert.Equal(t, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-			h.Get("Content-Security-Policy"), path)
-		assert.Equal(t, "DENY", h.Get("X-Frame-Options"), path)
-		assert.Equal(t, "same-origin", h.Get("Referrer-Policy"), path)
-		assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"), path)
+	signedIn := newBrowser(t, c)
+	signedIn.signIn("alice")
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{http.MethodGet, "/console/login", "", http.StatusOK},
+		{http.MethodGet, "/console/requests", "", http.StatusSeeOther},
+		{http.MethodHead, "/console/requests", "", http.StatusSeeOther},
+		{http.MethodGet, "/console", "", http.StatusFound},
+		{http.MethodGet, "/console/static/console.css", "", http.StatusOK},
+		{http.MethodHead, "/console/static/console.js", "", http.StatusOK},
+		{http.MethodGet, "/console/static/nope.css", "", http.StatusNotFound},
+		{http.MethodGet, "/console/static/", "", http.StatusNotFound},
+		{http.MethodGet, "/console/static/../login", "", http.StatusTemporaryRedirect},
+		{http.MethodGet, "/console/nope", "", http.StatusNotFound},
+		{http.MethodPut, "/console/requests", "", http.StatusMethodNotAllowed},
+		{http.MethodDelete, "/console/accounts/acme/members", "", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/console/logout", "", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/console/requests/r1/deny", "reason_code=other", http.StatusForbidden},
+		{http.MethodPost, "/console/login/dev", "user=" + strings.Repeat("a", 70<<10), http.StatusBadRequest},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+			if tc.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			resp := newBrowser(t, c).do(req)
+			assert.Equal(t, tc.status, resp.StatusCode)
+			h := resp.Header
+			assert.Equal(t, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+				h.Get("Content-Security-Policy"))
+			assert.Equal(t, "DENY", h.Get("X-Frame-Options"))
+			assert.Equal(t, "same-origin", h.Get("Referrer-Policy"))
+			assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
+			if tc.status == http.StatusOK && strings.HasPrefix(tc.path, "/console/static/") {
+				assert.Equal(t, "public, max-age=3600", h.Get("Cache-Control"))
+			} else {
+				assert.Equal(t, "no-store", h.Get("Cache-Control"))
+			}
+		})
 	}
+	// A signed-in page.
+	resp, _ := signedIn.get("/console/requests")
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	assert.NotEmpty(t, resp.Header.Get("Content-Security-Policy"))
 }
 
 // No page has an inline script, a style attribute or an event handler
@@ -243,6 +281,11 @@ func TestCSRF(t *testing.T) {
 		"wrong token":               {form: url.Values{"csrf": {"forged"}, "reason_code": {"other"}}},
 		"another session's token":   {form: url.Values{"csrf": {otherToken}, "reason_code": {"other"}}},
 		"right token, other origin": {form: url.Values{"csrf": {token}}, header: []string{"Origin", "https://evil.example"}},
+		"right token, origin null":  {form: url.Values{"csrf": {token}}, header: []string{"Origin", "null"}},
+		"right token, no origin, other site's referer": {form: url.Values{"csrf": {token}},
+			header: []string{"Referer", "https://evil.example/page"}},
+		"right token, no origin, other port's referer": {form: url.Values{"csrf": {token}},
+			header: []string{"Referer", "http://example.com:8081/console/requests/r1"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			api.mu.Lock()
@@ -250,7 +293,7 @@ func TestCSRF(t *testing.T) {
 			api.mu.Unlock()
 			resp, page := b.post("/console/requests/r1/deny", tc.form, tc.header...)
 			assert.Equal(t, http.StatusForbidden, resp.StatusCode)
-			assert.Contains(t, page, "CSRF")
+			assert.Contains(t, page, "did not come from this console&#39;s own page")
 			api.mu.Lock()
 			assert.Equal(t, calls, len(api.tokens), "the API was not called")
 			api.mu.Unlock()
@@ -258,7 +301,9 @@ func TestCSRF(t *testing.T) {
 	}
 	// With its token, the form reaches the API (whose 422 is then shown
 	// beside the reason field).
-	resp, page := b.post("/console/requests/r1/deny", url.Values{"csrf": {token}}, "Origin", "http://example.com")
+	resp, page := b.post("/console/requests/r1/deny", url.Values{"csrf": {token}}, "Referer", "http://example.com/console/requests/r1")
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "a same-origin Referer")
+	resp, page = b.post("/console/requests/r1/deny", url.Values{"csrf": {token}}, "Origin", "http://example.com")
 	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	assert.Regexp(t, `id="reason_code-errors"><ul class="field-error" role="alert"><li>acme requires a reason_code`, page)
 
@@ -360,12 +405,13 @@ func TestFieldOf(t *testing.T) {
 	assert.Equal(t, "associations", fieldOf("jane is not an employee of classics (R35)", []string{"name", "message", "associations"}))
 }
 
-// A POST body over 64 KiB is refused before any work.
+// A POST body over 64 KiB is refused before any work, saying so.
 func TestFormSizeLimit(t *testing.T) {
 	c := newTestConsole(t, &fakeAPI{})
 	b := newBrowser(t, c)
-	resp, _ := b.post("/console/login/dev", url.Values{"user": {strings.Repeat("a", 70<<10)}})
+	resp, page := b.post("/console/login/dev", url.Values{"user": {strings.Repeat("a", 70<<10)}})
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, page, "The form is larger than 64 KiB: nothing was changed.")
 }
 
 // Odd paths and forms get a page that says what is wrong, never a 5xx

@@ -34,9 +34,24 @@
 // Sign-in: an identity provider's LoginFlow (Options.OIDC), or on
 // development servers a sign-in as any user (Options.DevSignIn). The
 // session is sealed (AES-256-GCM) in an HttpOnly, SameSite=Lax cookie,
-// Secure under TLS; its token is never rendered nor logged. Every POST
-// must carry the session's CSRF token (and a same-origin Origin when the
-// browser sends one), else 403; every answer carries a
-// Content-Security-Policy allowing only the console's own script and
-// style, and forbids framing.
+// Secure and __Host- prefixed under TLS (where a cookie of the plain name
+// is ignored); its token is never rendered nor logged. Signing out, or
+// signing in again, ends the session: the process remembers its id until
+// it would have expired and refuses a replayed copy of its cookie. Each
+// process remembers the sign-outs it served, until it stops: with a
+// session key shared by replicas or kept across restarts
+// (Options.SessionKey), a copy replayed to another replica or after a
+// restart lasts until the session's expiry (at most its token's, and 8
+// hours).
+//
+// Every POST must carry the session's CSRF token in its form (never the
+// query), and a same-origin Origin (or Referer, when the browser sends
+// no Origin), else 403; a form over 64 KiB, with a single-valued field
+// sent twice, or with a name or value that is not UTF-8 text is refused
+// with 400 naming the field, before the API is called, as is an id in a
+// path that is not one (which would turn the call into another
+// endpoint's path). Every answer under /console, redirects and errors
+// included, carries a Content-Security-Policy allowing only the
+// console's own script and style, forbids framing and sniffing, sends
+// no Referer elsewhere, and is not stored (assets excepted).
 package console

@@ -80,8 +80,12 @@ func (c *Console) devLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSession replaces the browser's session with a new one for id (a
-// new id, so a CSRF token seen before sign-in is worth nothing after).
+// new id, so a CSRF token seen before sign-in is worth nothing after); a
+// signed-in session it replaces is ended.
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, id Identity) {
+	if old, ok := c.session(r); ok {
+		c.sessions.end(old, c.now())
+	}
 	expiry := id.Expiry
 	if limit := c.now().Add(sessionTTL); expiry.IsZero() || expiry.After(limit) {
 		expiry = limit
@@ -124,8 +128,9 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	c.startSession(w, r, id)
 }
 
-// logout ends the session.
+// logout ends the session: its cookie is removed, and a copy of it is
+// refused from then on.
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
-	c.clearSession(w, r)
+	c.endSession(w, r)
 	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 }

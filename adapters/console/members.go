@@ -2,10 +2,12 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/client"
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 // membersPage is an account's members and the form that adds or changes one.
@@ -80,6 +82,8 @@ func (c *Console) setMember(v *visit) {
 		err = localError(err.Error())
 	} else if user == "" {
 		err = localError("user is required: the id of an existing user")
+	} else if !engine.ValidID(user) {
+		err = localError(fmt.Sprintf("user must be a user id: 1-%d letters, digits, '.', '_', '-' or '@'", engine.MaxIDLength))
 	} else {
 		_, err = v.api().SetMember(v.ctx, account, user, in)
 	}

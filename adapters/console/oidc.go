@@ -18,6 +18,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 // Signing in to the console with an identity provider: the OpenID Connect
@@ -42,8 +44,15 @@ const (
 	// (an AES-256-GCM key).
 	OIDCCookieKeySize = 32
 	// OIDCFlowCookie is the name of the cookie that carries a sign-in in
-	// progress (state, nonce and PKCE verifier, encrypted).
+	// progress (state, nonce and PKCE verifier, encrypted) over plain HTTP
+	// to a loopback callback.
 	OIDCFlowCookie = "gatehouse_oidc_flow"
+	// OIDCSecureFlowCookie is its name when the cookie is Secure (an https
+	// callback, or a request over TLS): browsers accept a __Secure- cookie
+	// only from a secure origin, so no one on the network path can plant
+	// a flow of their own (their state and code) to sign the browser in as
+	// them; Finish then reads no cookie of the plain name.
+	OIDCSecureFlowCookie = "__Secure-" + OIDCFlowCookie
 )
 
 // ErrSignInRefused is wrapped by every error of OIDCLogin.Finish: the
@@ -72,10 +81,6 @@ type OIDCConfig struct {
 	// example email, as the API's --jwt-subject-claim). Its value must be a
 	// valid gatehouse id.
 	SubjectClaim string
-	// ValidSubject says whether a subject is an id the API accepts (cmd
-	// passes the engine's rule: the console decides nothing itself and
-	// imports only the client). Nil accepts any non-empty subject.
-	ValidSubject func(string) bool
 	// CookieKey encrypts and authenticates the flow cookie: OIDCCookieKeySize
 	// random bytes, the same on every replica behind one callback URL.
 	CookieKey []byte
@@ -97,7 +102,6 @@ type OIDCLogin struct {
 	client       *http.Client
 	aead         cipher.AEAD
 	subjectClaim string
-	validSubject func(string) bool
 	cookiePath   string
 	secure       bool
 	flowTimeout  time.Duration
@@ -198,7 +202,6 @@ func NewOIDCLogin(ctx context.Context, cfg OIDCConfig) (*OIDCLogin, error) {
 		client:       cfg.HTTPClient,
 		aead:         aead,
 		subjectClaim: cfg.SubjectClaim,
-		validSubject: cfg.ValidSubject,
 		cookiePath:   path,
 		secure:       redirect.Scheme == "https",
 		flowTimeout:  cfg.FlowTimeout,
@@ -217,8 +220,9 @@ type flowState struct {
 
 // Start begins a sign-in: it makes a state, a nonce and a PKCE verifier,
 // keeps them in the flow cookie (AES-GCM encrypted, HttpOnly,
-// SameSite=Lax, Secure when the redirect URL is https or the request came
-// over TLS, scoped to the callback path, expiring after the flow timeout)
+// SameSite=Lax, Secure and named OIDCSecureFlowCookie when the redirect URL
+// is https or the request came over TLS, scoped to the callback path,
+// expiring after the flow timeout)
 // and redirects (302) to the provider's authorization endpoint with the
 // state, the nonce and the S256 code challenge. A sign-in started again
 // replaces the one in progress.
@@ -235,7 +239,7 @@ func (l *OIDCLogin) Start(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
 	sealed := l.aead.Seal(nonce, nonce, plain, []byte(OIDCFlowCookie))
 	http.SetCookie(w, &http.Cookie{
-		Name:     OIDCFlowCookie,
+		Name:     l.flowCookieName(r),
 		Value:    base64.RawURLEncoding.EncodeToString(sealed),
 		Path:     l.cookiePath,
 		MaxAge:   int(l.flowTimeout / time.Second),
@@ -264,7 +268,7 @@ func (l *OIDCLogin) Start(w http.ResponseWriter, r *http.Request) {
 // or secret.
 func (l *OIDCLogin) Finish(w http.ResponseWriter, r *http.Request) (Identity, error) {
 	http.SetCookie(w, &http.Cookie{
-		Name: OIDCFlowCookie, Value: "", Path: l.cookiePath, MaxAge: -1,
+		Name: l.flowCookieName(r), Value: "", Path: l.cookiePath, MaxAge: -1,
 		HttpOnly: true, Secure: l.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 	w.Header().Set("Cache-Control", "no-store")
@@ -325,10 +329,19 @@ func (l *OIDCLogin) finish(r *http.Request) (Identity, error) {
 	return Identity{Subject: subject, Token: raw, Expiry: idt.Expiry}, nil
 }
 
+// flowCookieName is the name of the flow cookie on r: OIDCSecureFlowCookie
+// when it is Secure (an https callback, or a request over TLS).
+func (l *OIDCLogin) flowCookieName(r *http.Request) string {
+	if l.secure || r.TLS != nil {
+		return OIDCSecureFlowCookie
+	}
+	return OIDCFlowCookie
+}
+
 // readFlow decrypts the flow cookie and checks it has not expired.
 func (l *OIDCLogin) readFlow(r *http.Request) (flowState, error) {
 	var f flowState
-	c, err := r.Cookie(OIDCFlowCookie)
+	c, err := r.Cookie(l.flowCookieName(r))
 	if err != nil || c.Value == "" {
 		return f, errors.New("no sign-in is in progress in this browser (its cookie is missing or expired): start the sign-in again")
 	}
@@ -397,8 +410,8 @@ func (l *OIDCLogin) subject(idt *oidc.IDToken) (string, error) {
 		}
 		subject = s
 	}
-	if subject == "" || (l.validSubject != nil && !l.validSubject(subject)) {
-		return "", fmt.Errorf("the ID token's %s claim is not a valid gatehouse id (letters, digits, '.', '_', '-', '@', at most 128)", l.subjectClaim)
+	if !engine.ValidID(subject) {
+		return "", fmt.Errorf("the ID token's %s claim is not a valid gatehouse id (letters, digits, '.', '_', '-', '@', at most %d)", l.subjectClaim, engine.MaxIDLength)
 	}
 	return subject, nil
 }

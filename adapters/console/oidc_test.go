@@ -17,8 +17,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/gatehouse/gatehouse/engine"
 )
 
 // Issue 12, item 2: signing in to the console with an identity provider,
@@ -106,7 +104,6 @@ func (c *oidcConsole) config(subjectClaim string) OIDCConfig {
 		ClientSecret: c.idp.ClientSecret,
 		RedirectURL:  c.srv.URL + oidcCallbackPath,
 		SubjectClaim: subjectClaim,
-		ValidSubject: engine.ValidID,
 		CookieKey:    key,
 		Now:          c.clock.Now,
 	}
@@ -247,7 +244,11 @@ func TestOIDCStartRedirectAndCookie(t *testing.T) {
 			cookies := res.Cookies()
 			require.Len(t, cookies, 1)
 			ck := cookies[0]
-			assert.Equal(t, OIDCFlowCookie, ck.Name)
+			if tc.secure {
+				assert.Equal(t, OIDCSecureFlowCookie, ck.Name, "a secure origin's own cookie")
+			} else {
+				assert.Equal(t, OIDCFlowCookie, ck.Name)
+			}
 			assert.True(t, ck.HttpOnly)
 			assert.Equal(t, http.SameSiteLaxMode, ck.SameSite)
 			assert.Equal(t, "/console/callback", ck.Path)
@@ -449,4 +450,32 @@ func TestOIDCRefusesAlteredOrExpiredFlowCookie(t *testing.T) {
 		require.ErrorIs(t, err, ErrSignInRefused)
 		assert.Contains(t, err.Error(), "the sign-in took longer than 10m0s")
 	})
+}
+
+// With an https callback the flow cookie is __Secure-: a flow cookie of
+// the plain name, which anyone on the network path could plant over HTTP
+// (sealed by this server for a sign-in the attacker started, with their
+// state and code), is not read, so it cannot sign the browser in as them.
+func TestOIDCPlantedPlainFlowCookieIgnored(t *testing.T) {
+	c := startOIDCConsole(t, oidcOptions{})
+	cfg := c.config("")
+	cfg.RedirectURL = "https://console.example.com/console/callback"
+	login, err := NewOIDCLogin(context.Background(), cfg)
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	login.Start(rec, httptest.NewRequest(http.MethodGet, oidcLoginPath, nil))
+	res := rec.Result()
+	to, err := res.Location()
+	require.NoError(t, err)
+	require.Len(t, res.Cookies(), 1)
+	sealed := res.Cookies()[0]
+	require.Equal(t, OIDCSecureFlowCookie, sealed.Name)
+
+	callback := "https://console.example.com/console/callback?code=attackers-code&state=" + url.QueryEscape(to.Query().Get("state"))
+	planted := httptest.NewRequest(http.MethodGet, callback, nil)
+	planted.AddCookie(&http.Cookie{Name: OIDCFlowCookie, Value: sealed.Value})
+	_, err = login.Finish(httptest.NewRecorder(), planted)
+	require.ErrorIs(t, err, ErrSignInRefused)
+	assert.Contains(t, err.Error(), "no sign-in is in progress in this browser")
+	assert.Equal(t, 0, c.idp.exchanges(), "the planted flow never reaches the provider")
 }

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/client"
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 // statuses are the request statuses a list may be filtered by.
@@ -40,6 +42,8 @@ func (c *Console) requestAccess(v *visit) {
 	var err error
 	if account == "" {
 		err = localError("account is required: the id of the account to ask access to")
+	} else if !engine.ValidID(account) {
+		err = localError(badAccountID)
 	} else {
 		_, err = v.api().RequestAccess(v.ctx, account, strings.TrimSpace(f.Get("justification")))
 	}
@@ -54,6 +58,10 @@ func (c *Console) requestAccess(v *visit) {
 	}
 	v.redirect(Prefix+"mine", "requested")
 }
+
+// badAccountID refuses an account id typed in a form that is not one
+// (the API would name its path parameter, "id", not the field).
+var badAccountID = fmt.Sprintf("account must be an account id: 1-%d letters, digits, '.', '_', '-' or '@'", engine.MaxIDLength)
 
 // accountPage is one account: what it is, its requests when the visitor
 // may list them, and links to its members and audit trail.
@@ -75,6 +83,10 @@ type accountsPage struct {
 // form to the page of the account it names.
 func (c *Console) accounts(v *visit) {
 	if id := strings.TrimSpace(v.r.URL.Query().Get("account")); id != "" {
+		if !engine.ValidID(id) {
+			v.show(http.StatusBadRequest, "error", view{Title: "Bad Request", Nav: "accounts", Problem: badAccountID})
+			return
+		}
 		http.Redirect(v.w, v.r, Prefix+"accounts/"+pathEscape(id), http.StatusSeeOther)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +190,134 @@ func TestPolicyStatusShowsTheLastReloadError(t *testing.T) {
 	resp, page = alice.get("/console/status")
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 	assert.Contains(t, page, "may not read the policy status")
+}
+
+// R37 on every answer the tenant's admin can get: no page, form value,
+// refusal or redirect of the console ever shows them the request's name
+// or users, while the reseller who made it sees both.
+func TestTenantAdminNeverSeesNameOrUsers(t *testing.T) {
+	api, _ := realAPI(t)
+	c := realConsole(t, api)
+	eliz := newBrowser(t, c)
+	eliz.signIn("elizabeth")
+	_, page := eliz.get("/console/tenants")
+	resp, _ := eliz.post("/console/tenants", url.Values{"csrf": {csrfOf(t, page)}, "name": {"HiddenName7"},
+		"message": {"Classics support"}, "users.0": {"caroline charlotte"}, "tenants.0": {"tom-sawyer"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, page = eliz.get("/console/tenants")
+	assert.Contains(t, page, "HiddenName7", "the requester sees everything")
+	assert.Contains(t, page, "caroline")
+
+	tom := newBrowser(t, c)
+	tom.signIn("tom")
+	secret := regexp.MustCompile(`HiddenName7|caroline|charlotte`)
+	check := func(what string, resp *http.Response, page string) {
+		t.Helper()
+		assert.Less(t, resp.StatusCode, 500, what)
+		assert.NotRegexp(t, secret, page, what)
+		assert.NotRegexp(t, secret, resp.Header.Get("Location"), what)
+	}
+	resp, page = tom.get("/console/tenants")
+	check("tenants", resp, page)
+	m := requestLink.FindStringSubmatch(page)
+	require.NotNil(t, m, page)
+	id := m[1]
+	for _, path := range []string{"/console/requests", "/console/requests/" + id, "/console/accounts", "/console/accounts/tom-sawyer",
+		"/console/accounts/tom-sawyer/members", "/console/accounts/tom-sawyer/audit", "/console/mine", "/console/accounts/classics"} {
+		resp, page := tom.get(path)
+		check(path, resp, page)
+	}
+	_, page = tom.get("/console/requests/" + id)
+	token := csrfOf(t, page)
+	for _, form := range []url.Values{
+		{"expires_at": {"2020-01-01T00:00"}},                         // a 422 beside the expiry
+		{"role": {"account_admin"}, "scope": {"account"}},            // the policy's refusal
+		{"expires_at": {"not a date"}},                               // the console's own refusal
+		{"message": {"welcome"}, "expires_at": {"2099-01-01T00:00"}}, // the grant, and its redirect
+		{"message": {"again"}},                                       // a conflict: granted already
+	} {
+		form.Set("csrf", token)
+		resp, page := tom.post("/console/requests/"+id+"/approve", form)
+		check("approve "+form.Encode(), resp, page)
+	}
+	for _, tc := range []struct{ action, body string }{
+		{"expiry", "expires_at=2020-01-01T00:00"}, {"expiry", "expires_at=2099-06-01T00:00"},
+		{"revoke", "message=done"}, {"revoke", "message=twice"}, {"deny", "reason_code=other"},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/console/requests/"+id+"/"+tc.action, strings.NewReader("csrf="+url.QueryEscape(token)+"&"+tc.body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp := tom.do(req)
+		check(tc.action+" "+tc.body, resp, body(t, resp))
+	}
+	_, page = tom.get("/console/requests/" + id)
+	assert.Contains(t, page, `<dd id="request-status">revoked</dd>`)
+}
+
+// Markup in everything people type (an account's name, a justification,
+// a decider's message, a member's justification, the audit reasons) is
+// text on every page that shows it: in element content, attribute values
+// and URLs alike, no element or script is made of it.
+func TestTypedMarkupIsTextOnEveryPage(t *testing.T) {
+	api, eng := realAPI(t)
+	c := realConsole(t, api)
+	const evil = `"><script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>'`
+	ctx := context.Background()
+	acc, err := eng.GetAccount(ctx, "ops", "acme")
+	require.NoError(t, err)
+	acc.Name = "Acme " + evil
+	_, _, err = eng.PutAccount(ctx, "ops", acc)
+	require.NoError(t, err)
+
+	carol := newBrowser(t, c)
+	carol.signIn("carol")
+	_, page := carol.get("/console/mine")
+	resp, _ := carol.post("/console/mine", url.Values{"csrf": {csrfOf(t, page)}, "account": {"acme"}, "justification": {evil}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	alice := newBrowser(t, c)
+	alice.signIn("alice")
+	_, page = alice.get("/console/requests")
+	pages := map[string]string{"pending": page}
+	m := requestLink.FindStringSubmatch(page)
+	require.NotNil(t, m, page)
+	id := m[1]
+	_, page = alice.get("/console/requests/" + id)
+	pages["pending request"] = page
+	token := csrfOf(t, page)
+	resp, _ = alice.post("/console/requests/"+id+"/deny", url.Values{"csrf": {token}, "reason_code": {"other"}, "message": {evil}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, _ = alice.post("/console/accounts/acme/members", url.Values{"csrf": {token}, "user": {"carol"},
+		"roles": {"account_viewer"}, "justification": {evil}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	// A refusal re-shows what was typed in the form.
+	resp, page = alice.post("/console/accounts/acme/members", url.Values{"csrf": {token}, "user": {"carol"},
+		"roles": {"bogus"}, "justification": {evil}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	pages["refused member form"] = page
+	// Query parameters the API refuses, its message quoting them.
+	resp, page = carol.get("/console/mine?status=" + url.QueryEscape(evil))
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	pages["status filter refused"] = page
+	resp, page = alice.get("/console/accounts/acme/audit?after=" + url.QueryEscape(evil))
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	pages["audit cursor refused"] = page
+
+	for _, v := range []struct {
+		b    *browser
+		path string
+	}{
+		{alice, "/console/requests/" + id}, {alice, "/console/accounts"},
+		{alice, "/console/accounts/acme"}, {alice, "/console/accounts/acme/members?edit=carol"},
+		{alice, "/console/accounts/acme/audit"}, {carol, "/console/mine"}, {carol, "/console/requests/" + id + "?as=carol"},
+	} {
+		resp, page := v.b.get(v.path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, v.path)
+		pages[v.path] = page
+	}
+	for name, page := range pages {
+		assert.NotContains(t, page, "<script>alert", name)
+		assert.NotContains(t, page, "<img src=x", name)
+		assert.NotContains(t, page, `href="javascript:`, name)
+		assert.NotContains(t, page, `"><script>`, name)
+		assert.Contains(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;", "%s shows the markup as text", name)
+	}
 }

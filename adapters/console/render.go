@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/client"
+	"github.com/gatehouse/gatehouse/engine"
 )
 
 // parsePages parses each page template with the layout.
@@ -183,13 +184,18 @@ func (v *visit) show(status int, name string, vw view) {
 		vw.Nav = name
 	}
 	if vw.Notice == "" {
-		vw.Notice = notices[v.r.URL.Query().Get("done")]
+		q := v.r.URL.Query()
+		if done := q.Get("done"); v.c.sessions.validNoticeMark(v.sess, done, q.Get("mark")) {
+			vw.Notice = notices[done]
+		}
 	}
 	v.c.render(v.w, v.r, status, name, vw)
 }
 
 // notices are the confirmations shown after a change, by the done=
-// parameter of the page it redirects to (never text the user typed).
+// parameter of the page it redirects to (never text the user typed), with
+// the mark= of the visitor's session (sessions.noticeMark): a link made by
+// someone else shows none, so no page claims a change that was not made.
 var notices = map[string]string{
 	"approved":  "The request was approved.",
 	"denied":    "The request was denied.",
@@ -207,20 +213,44 @@ func (c *Console) plainError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // signedIn runs next for a signed-in visitor; anyone else is sent to the
-// sign-in page (a GET) or refused (401).
+// sign-in page (a GET or HEAD) or refused (401). An id in the path that is
+// not one is refused (400, pathIDProblem) before the API is called.
 func (c *Console) signedIn(next func(*visit)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := c.sessions.read(r)
+		s, ok := c.session(r)
 		if !ok || !s.signedIn(c.now()) {
-			if r.Method == http.MethodGet {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 				return
 			}
 			c.plainError(w, r, http.StatusUnauthorized, "Your session ended: sign in again.")
 			return
 		}
-		next(&visit{c: c, w: w, r: r, sess: s, ctx: withCaller(r.Context(), s.Token, r.RemoteAddr)})
+		v := &visit{c: c, w: w, r: r, sess: s, ctx: withCaller(r.Context(), s.Token, r.RemoteAddr)}
+		if problem := pathIDProblem(r); problem != "" {
+			v.show(http.StatusBadRequest, "error", view{Title: "Bad Request", Problem: problem})
+			return
+		}
+		next(v)
 	}
+}
+
+// pathIDs are the ids a console path may carry, by wildcard name, and how
+// a refusal names them.
+var pathIDs = []struct{ wildcard, name string }{
+	{"id", "The request id"}, {"account", "The account id"}, {"user", "The user id"},
+}
+
+// pathIDProblem says which id in r's path is not an id (engine.ValidID),
+// "" when all are. Checked before any API call: an id holding '/' (from
+// %2F) would otherwise make the call another endpoint's path.
+func pathIDProblem(r *http.Request) string {
+	for _, p := range pathIDs {
+		if v := r.PathValue(p.wildcard); v != "" && !engine.ValidID(v) {
+			return fmt.Sprintf("%s in the address must be 1-%d letters, digits, '.', '_', '-' or '@': there is no such page.", p.name, engine.MaxIDLength)
+		}
+	}
+	return ""
 }
 
 // apiFailure shows an API error that is not about a form's fields: a 401
@@ -233,7 +263,7 @@ func (v *visit) apiFailure(err error) {
 		return
 	}
 	if e.Status == http.StatusUnauthorized {
-		v.c.clearSession(v.w, v.r)
+		v.c.endSession(v.w, v.r)
 		v.c.plainError(v.w, v.r, http.StatusUnauthorized, "Your session ended: sign in again.")
 		return
 	}
@@ -247,7 +277,7 @@ func (v *visit) apiFailure(err error) {
 // redirect sends the browser to path after a change (POST, redirect, GET).
 func (v *visit) redirect(path, done string) {
 	if done != "" {
-		path += "?done=" + url.QueryEscape(done)
+		path += "?done=" + url.QueryEscape(done) + "&mark=" + v.c.sessions.noticeMark(v.sess, done)
 	}
 	http.Redirect(v.w, v.r, path, http.StatusSeeOther)
 }

@@ -89,11 +89,16 @@ func withConsole(ctx context.Context, cfg *Config, api http.Handler, tls bool, l
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/console/", con)
-	mux.Handle("/console", con)
-	mux.Handle("/", api)
-	return mux, nil
+	// Every path under /console goes to the console as it came, so that
+	// even the redirect of an unclean one ("/console/static/../login")
+	// carries the console's security headers.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, console.Prefix) {
+			con.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}), nil
 }
 
 // providerName names the identity provider on the sign-in page: the

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/adapters/console"
 	"github.com/gatehouse/gatehouse/adapters/httpapi"
-	"github.com/gatehouse/gatehouse/engine"
 )
 
 // consoleCallbackPath is where the console receives the identity
@@ -111,7 +110,6 @@ func consoleOIDC(ctx context.Context, cfg *Config) (console.LoginFlow, error) {
 		ClientSecret: string(secret),
 		RedirectURL:  o.RedirectURL,
 		SubjectClaim: cfg.JWTSubjectClaim,
-		ValidSubject: engine.ValidID,
 		CookieKey:    key,
 	})
 	if err != nil {

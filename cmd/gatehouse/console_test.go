@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,4 +45,34 @@ func TestConsoleSessionKeyFile(t *testing.T) {
 
 	_, err = readSessionKey(filepath.Join(dir, "missing"))
 	assert.ErrorContains(t, err, "--console-session-key-file")
+}
+
+// Every answer under /console, the redirect of an unclean path included,
+// carries the console's security headers; the rest is the API's.
+func TestConsoleRoutesEveryConsolePath(t *testing.T) {
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Answered-By", "api")
+		w.WriteHeader(http.StatusTeapot)
+	})
+	h, err := withConsole(context.Background(), DefaultConfig(), api, false, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	for path, status := range map[string]int{
+		"/console":                     http.StatusFound,
+		"/console/login":               http.StatusOK,
+		"/console/static/../login":     http.StatusTemporaryRedirect,
+		"/console//requests":           http.StatusTemporaryRedirect,
+		"/console/static/../../v1/x":   http.StatusTemporaryRedirect,
+		"/console/static/%2e%2e/login": http.StatusNotFound,
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "http://gatehouse.example"+path, nil)
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, status, rec.Code, path)
+		assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'", path)
+		assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"), path)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/status", nil))
+	assert.Equal(t, "api", rec.Header().Get("X-Answered-By"))
+	assert.Empty(t, rec.Header().Get("Content-Security-Policy"))
 }
