@@ -103,12 +103,15 @@ func seedDemo(tb testing.TB, store engine.Store, policy *engine.Policy) {
 	}
 }
 
-// as returns a client of g calling as sub.
+// as returns a client of g calling as sub. Its HTTP timeout is generous
+// (the default 30s is not): a policy push compiles and tests the policy,
+// which on a busy machine under -race can take longer.
 func (g *gatehouse) as(sub string, opts ...client.Option) *client.Client {
 	g.tb.Helper()
 	tok, err := httpapi.MintHS256(testSecret, sub, time.Hour)
 	require.NoError(g.tb, err)
-	c, err := client.New(g.url, append([]client.Option{client.WithToken(tok)}, opts...)...)
+	base := []client.Option{client.WithToken(tok), client.WithHTTPClient(&http.Client{Timeout: 5 * time.Minute})}
+	c, err := client.New(g.url, append(base, opts...)...)
 	require.NoError(g.tb, err)
 	return c
 }

@@ -3,6 +3,7 @@ package sentineltest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestUnacknowledgedWriteIsOutcomeUnknownAndItsRetryAppliesOnce(t *testing.T)
 	store := openStore(t, d, redisstore.WithMinReplicasAck(1, 100*time.Millisecond))
 	eng := newEngine(t, store)
 	accounts := []string{"acme"}
-	seed(t, store, accounts, 1)
+	seed(t, openStore(t, d), accounts, 1) // not under test: it need not wait for the replica
 	ctx := context.Background()
 	attempt := func() (*engine.Idempotency, error) {
 		idem := &engine.Idempotency{Key: "add-u0", Fingerprint: "PUT /v1/accounts/acme/members/u0",
@@ -42,7 +43,13 @@ func TestUnacknowledgedWriteIsOutcomeUnknownAndItsRetryAppliesOnce(t *testing.T)
 	require.ErrorIs(t, err, engine.ErrOutcomeUnknown, "a replay of an answer the replica did not acknowledge")
 
 	replica.Resume()
-	idem, err := attempt()
+	// The client retries with the same key until the replica caught up
+	// (on a busy machine that may take more than one 100ms wait).
+	var idem *engine.Idempotency
+	require.Eventually(t, func() bool {
+		idem, err = attempt()
+		return !errors.Is(err, engine.ErrOutcomeUnknown) // done, or another error
+	}, time.Minute, 50*time.Millisecond, "the retry succeeds once the replica caught up")
 	require.NoError(t, err)
 	answer, replayed := idem.Result()
 	assert.True(t, replayed, "the retry replays the first answer")
