@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -28,6 +29,9 @@ func (p *Policy) computeDerived(ctx context.Context) (map[string]*ast.Term, erro
 	if len(rules) == 0 {
 		return nil, nil
 	}
+	// OPA returns them in its rule tree's map order: checked in file
+	// order, the refusal names the first bad rule, the same every time.
+	slices.SortFunc(rules, func(a, b *ast.Rule) int { return a.Location.Compare(b.Location) })
 	names := map[string]bool{}
 	for _, r := range rules {
 		head := r.Head.Ref()
