@@ -34,7 +34,7 @@ func TestServeWithoutTheReplicasItWaitsFor(t *testing.T) {
 	runBinary(t, bin, append([]string{"seed", "../../testdata/demo.json"}, store...)...)
 	srv := startServer(t, "gatehouse", bin, append([]string{"--jwt-hs256-secret-file", secret, "--system-admins", "ops",
 		"--redis-min-replicas-ack", "1", "--redis-min-replicas-ack-timeout", "200ms"}, store...)...)
-	assert.Contains(t, srv.logs(), "--redis-min-replicas-ack 1, but the Redis primary has 0 connected replicas",
+	assert.Contains(t, srv.logs(), "--redis-min-replicas-ack 1, but a Redis primary gatehouse writes to has 0 connected replicas",
 		"serve warns at start")
 	token := strings.TrimSpace(runBinary(t, bin, "token", "--sub", "alice", "--jwt-hs256-secret-file", secret))
 

@@ -62,7 +62,7 @@ func warnMissingReplicas(ctx context.Context, store engine.Store, cfg *Config, l
 	if err != nil || n >= cfg.RedisMinReplicasAck {
 		return
 	}
-	log.Warn(fmt.Sprintf("--redis-min-replicas-ack %d, but the Redis primary has %d connected replicas: "+
+	log.Warn(fmt.Sprintf("--redis-min-replicas-ack %d, but a Redis primary gatehouse writes to has %d connected replicas: "+
 		"every write will answer 503 outcome_unknown until enough replicas connect; attach replicas, or lower the flag",
 		cfg.RedisMinReplicasAck, n), "min_replicas_ack", cfg.RedisMinReplicasAck, "connected_replicas", n)
 }
