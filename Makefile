@@ -87,7 +87,7 @@ bench-replicas: build
 # bench-revocation: three replicas on one Redis, each with its client-side cache; 1,000
 # revocations (memberships and access grants) through one, and from each write's answer the
 # time to the first deny on the two others: p50, p99, max (issue 11). REVOCATIONS sets the number,
-# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster).
+# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster: without the client-side cache there).
 REVOCATIONS ?= 1000
 REDIS_URL ?=
 bench-revocation: redis-server promtool

@@ -134,12 +134,17 @@ func (e *Engine) run(ctx context.Context, cmd invocation, decide plan) error {
 // now), ErrConflict when it never will be, since versions only grow. When
 // no resend gets an answer (the store is still out of reach, or ctx ends),
 // the error wraps ErrOutcomeUnknown: the caller must not be told that
-// nothing changed (R45).
+// nothing changed (R45). When the first attempt was applied but too few
+// replicas acknowledged it (*ReplicaAckError) and a resend then failed
+// otherwise (its deadline passed while it waited for them), the error
+// keeps the first as well, so that the answer and the log still say that
+// replicas are missing.
 func (e *Engine) commit(ctx context.Context, change Change) error {
 	err := e.store.Commit(ctx, change)
 	if !errors.Is(err, ErrOutcomeUnknown) {
 		return err
 	}
+	first := err
 	for resend := 1; resend <= maxResends && ctx.Err() == nil; resend++ {
 		if backoff(ctx, resend) != nil {
 			break
@@ -150,6 +155,10 @@ func (e *Engine) commit(ctx context.Context, change Change) error {
 		default:
 			err = again
 		}
+	}
+	var ack *ReplicaAckError
+	if errors.As(first, &ack) && !errors.As(err, &ack) {
+		err = fmt.Errorf("%w; sent again: %w", first, err)
 	}
 	if !errors.Is(err, ErrOutcomeUnknown) {
 		err = fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)

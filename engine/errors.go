@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors of the core. Adapters wrap them with %w; the HTTP adapter
@@ -29,6 +30,26 @@ var (
 	// the same actor.
 	ErrKeyReused = errors.New("idempotency key reused")
 )
+
+// ReplicaAckError is a commit the primary applied but fewer replicas
+// acknowledged, within Timeout, than the store was asked to wait for
+// (Redis WAIT, serve --redis-min-replicas-ack): the change could still be
+// lost in a failover, so its outcome is unknown (R40, R45). It wraps
+// ErrOutcomeUnknown and ErrUnavailable; Acknowledged of Required say how
+// far the replicas were, for the operator who has to attach more.
+type ReplicaAckError struct {
+	Acknowledged, Required int
+	Timeout                time.Duration
+}
+
+func (e *ReplicaAckError) Error() string {
+	return fmt.Sprintf("%s (%s): applied by the primary, but acknowledged by %d of the %d replicas asked for within %s",
+		ErrOutcomeUnknown, ErrUnavailable, e.Acknowledged, e.Required, e.Timeout)
+}
+
+// Unwrap makes errors.Is(err, ErrOutcomeUnknown) and errors.Is(err,
+// ErrUnavailable) true.
+func (e *ReplicaAckError) Unwrap() []error { return []error{ErrOutcomeUnknown, ErrUnavailable} }
 
 // FieldError is bad input in one named field (R44). It wraps ErrInvalid.
 type FieldError struct {

@@ -271,7 +271,17 @@ func (v *visit) apiFailure(err error) {
 	if status >= 500 {
 		status = http.StatusBadGateway
 	}
-	v.show(status, "error", view{Title: http.StatusText(e.Status), Problem: e.Message, Errors: formErrors{General: e.Violations}})
+	// The API's message of a policy refusal is its violations joined: one
+	// is said once, as the problem; several are listed under a lead-in.
+	problem, general := e.Message, e.Violations
+	switch len(e.Violations) {
+	case 0:
+	case 1:
+		problem, general = e.Violations[0], nil
+	default:
+		problem = "The policy refused this:"
+	}
+	v.show(status, "error", view{Title: http.StatusText(e.Status), Problem: problem, Errors: formErrors{General: general}})
 }
 
 // redirect sends the browser to path after a change (POST, redirect, GET).

@@ -62,6 +62,7 @@ func errorResponse(err error) (int, apiError, bool) {
 		fe  *engine.FieldError
 		ve  *engine.ViolationError
 		ude *engine.UndefinedDocumentError
+		rae *engine.ReplicaAckError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -83,6 +84,19 @@ func errorResponse(err error) (int, apiError, bool) {
 		return http.StatusUnprocessableEntity, apiError{
 			Code:    codeKeyReused,
 			Message: idempotencyHeader + ": " + err.Error(),
+		}, false
+	case errors.As(err, &rae):
+		// Applied by the primary, not yet held by the replicas the server
+		// waits for: the caller may retry, and the server's operator has
+		// to attach replicas, or wait for (or lower) fewer (R40, R45).
+		return http.StatusServiceUnavailable, apiError{
+			Code: codeOutcomeUnknown,
+			Message: fmt.Sprintf("the change was applied by the Redis primary, but %d of the %d replicas this server waits for "+
+				"(--redis-min-replicas-ack) acknowledged it within %s, so a failover could still lose it. "+
+				"Retry with the same %s header: the retry is answered once the replicas hold the change, and applies it at most once. "+
+				"While this lasts, every write answers so: the server's operator must connect replicas to the Redis primary "+
+				"(redis-cli INFO replication counts connected_slaves) or lower --redis-min-replicas-ack",
+				rae.Acknowledged, rae.Required, rae.Timeout, idempotencyHeader),
 		}, false
 	case errors.Is(err, engine.ErrOutcomeUnknown):
 		// The commit was sent, its answer never came, or the replicas

@@ -249,13 +249,16 @@
 // time to live, after the commit script, and WAIT covers that. Likewise
 // Idempotency reads a kept answer through the barrier and waits before the
 // engine replays it, so a replay is never an acknowledgement of a change
-// the replicas may not hold; and ActivatePolicy waits through the barrier
+// the replicas may not hold (a key with no record does not wait: the
+// commit that follows does); and ActivatePolicy waits through the barrier
 // on the active record, which covers the revision saved before it.
 //
 // The trade-off: every write pays a round trip to the replicas (a fraction
 // of a millisecond on one network, the WAIT timeout when a replica is slow
 // or gone: with n replicas required and fewer alive, every write answers
-// 503 outcome_unknown after retries until one is back), in exchange for
+// 503 outcome_unknown after retries until one is back, an
+// *engine.ReplicaAckError saying how many acknowledged; ConnectedReplicas
+// lets serve warn at start), in exchange for
 // losing no acknowledged write on failover. Without it writes answer as
 // soon as the primary applied them, and a failover loses what the replica
 // had not received, measured by adapters/redis/sentineltest

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,7 +72,8 @@ var barrier = redis.NewScript(barrierLua)
 // primary of slotKey's hash slot, loading the scripts once when Redis does
 // not know them (NOSCRIPT: a restarted or newly promoted primary). It
 // returns a function that reports whether enough replicas acknowledged:
-// nil, or an error wrapping engine.ErrOutcomeUnknown. A failure to reach
+// nil, or an error wrapping engine.ErrOutcomeUnknown (an
+// *engine.ReplicaAckError when WAIT answered too few). A failure to reach
 // Redis is wrapped by wrapSent.
 func (s *Store) durably(ctx context.Context, op, slotKey string, queue func(redis.Pipeliner) []redis.Cmder) (func() error, error) {
 	node, err := s.primaryFor(ctx, slotKey)
@@ -102,8 +107,8 @@ func (s *Store) durably(ctx context.Context, op, slotKey string, queue func(redi
 				op, engine.ErrOutcomeUnknown, engine.ErrUnavailable, err)
 		}
 		if int(n) < s.durability.replicas {
-			return fmt.Errorf("redis: %s: %w (%w): applied by the primary, but acknowledged by %d of the %d replicas asked for within %s",
-				op, engine.ErrOutcomeUnknown, engine.ErrUnavailable, n, s.durability.replicas, s.durability.timeout)
+			return fmt.Errorf("redis: %s: %w", op,
+				&engine.ReplicaAckError{Acknowledged: int(n), Required: s.durability.replicas, Timeout: s.durability.timeout})
 		}
 		return nil
 	}, nil
@@ -181,4 +186,49 @@ func noScript(cmds []redis.Cmder) bool {
 func isRedisError(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re)
+}
+
+// ConnectedReplicas returns how many replicas follow the primary the store
+// writes to (INFO replication, connected_slaves); on Redis Cluster, the
+// fewest of any master, since a commit waits on its home slot's master.
+// serve compares it with WithMinReplicasAck's n at start: fewer, and every
+// commit answers outcome unknown until more connect. Errors (Redis out of
+// reach within the read timeout) wrap engine.ErrUnavailable.
+func (s *Store) ConnectedReplicas(ctx context.Context) (int, error) {
+	ctx, cancel := s.reading(ctx)
+	defer cancel()
+	count := func(ctx context.Context, c *redis.Client) (int, error) {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return 0, err
+		}
+		for line := range strings.Lines(info) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
+				return strconv.Atoi(v)
+			}
+		}
+		return 0, errors.New("INFO replication names no connected_slaves")
+	}
+	var fewest int
+	var err error
+	switch c := s.client.(type) {
+	case *redis.Client:
+		fewest, err = count(ctx, c)
+	case *redis.ClusterClient:
+		var mu sync.Mutex
+		fewest = math.MaxInt
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			n, err := count(ctx, m)
+			mu.Lock()
+			defer mu.Unlock()
+			fewest = min(fewest, n)
+			return err
+		})
+	default:
+		err = fmt.Errorf("counting replicas needs a standalone, Sentinel or Cluster client, not %T", s.client)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("redis: connected replicas: %w: %w", engine.ErrUnavailable, err)
+	}
+	return fewest, nil
 }

@@ -112,3 +112,41 @@ func BenchmarkCommitMinReplicasAck(b *testing.B) {
 		})
 	}
 }
+
+// A write with an Idempotency-Key first looks its record up: with
+// WithMinReplicasAck, a missing record is answered without WAIT (there is
+// nothing to replay, and the commit waits anyway), a record found only
+// once the replicas acknowledged it. ConnectedReplicas counts the
+// replicas serve compares with the flag at start.
+func TestMinReplicasAckWaitsOnlyForARecordFound(t *testing.T) {
+	primary := redistest.Start(t, redistest.WithArgs("--repl-diskless-sync-delay", "0"))
+	durable, err := redisstore.Open(primary.URL(), slices.Concat(testTimeouts, []redisstore.Option{redisstore.WithMinReplicasAck(1, 50*time.Millisecond)})...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = durable.Close() })
+	ctx := context.Background()
+	n, err := durable.ConnectedReplicas(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+
+	_, err = durable.Idempotency(ctx, "acme", "alice", "k1")
+	require.ErrorIs(t, err, engine.ErrNotFound)
+	assert.Zero(t, commandCalls(t, newClient(t, primary))["wait"], "no WAIT for a record that is not there")
+
+	change := engine.Change{ID: "c1", Home: "acme", Users: []engine.User{{ID: "alice"}}, Idempotency: &engine.IdempotencyRecord{
+		Actor: "alice", Key: "k1", Fingerprint: "f", Answer: []byte(`{}`), CreatedAt: time.Now(), Retention: time.Hour,
+	}}
+	var ack *engine.ReplicaAckError
+	require.ErrorAs(t, durable.Commit(ctx, change), &ack)
+	assert.Equal(t, engine.ReplicaAckError{Acknowledged: 0, Required: 1, Timeout: 50 * time.Millisecond}, *ack)
+	_, err = durable.Idempotency(ctx, "acme", "alice", "k1")
+	require.ErrorAs(t, err, &ack, "a record the replicas have not acknowledged is not replayed")
+
+	redistest.Start(t, redistest.ReplicaOf(primary))
+	require.Eventually(t, func() bool {
+		rec, err := durable.Idempotency(ctx, "acme", "alice", "k1")
+		return err == nil && rec.Fingerprint == "f"
+	}, 30*time.Second, 10*time.Millisecond, "replayed once a replica holds it")
+	n, err = durable.ConnectedReplicas(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+}

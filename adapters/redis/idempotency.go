@@ -22,11 +22,17 @@ func (s *Store) Idempotency(ctx context.Context, home, actor, key string) (engin
 	return rec, nil
 }
 
-// readIdempotency reads the record at key; with WithMinReplicasAck, only
-// once the replicas acknowledged it (durableIdempotency).
+// readIdempotency reads the record at key; with WithMinReplicasAck, a
+// record found is returned only once the replicas acknowledged it
+// (durableIdempotency). A missing one is answered at once: there is
+// nothing to replay, and the command's own commit waits for the replicas,
+// so a write with a key does not wait for them twice (with the default
+// timeouts, the second wait would use up the write's time and hide why
+// it failed).
 func (s *Store) readIdempotency(ctx context.Context, op, key string) (engine.IdempotencyRecord, error) {
-	if s.durability.replicas == 0 {
-		return required[engine.IdempotencyRecord](op, s.client.Get(ctx, key))
+	rec, err := required[engine.IdempotencyRecord](op, s.client.Get(ctx, key))
+	if err != nil || s.durability.replicas == 0 {
+		return rec, err
 	}
 	data, err := s.durableIdempotency(ctx, op, key)
 	if err != nil {

@@ -145,6 +145,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		log.Info("created a new, empty embedded store", "data_dir", cfg.DataDir)
 	}
 	exportCache(raw, cfg, reg, log)
+	warnMissingReplicas(ctx, raw, cfg, log)
 	store := storemetrics.Wrap(raw, reg)
 	defer store.Close()
 	eng, err := engine.New(store, policy, engOpts...)

@@ -49,6 +49,24 @@ func openStore(cfg *Config, extra ...redisstore.Option) (store engine.Store, cre
 	}
 }
 
+// warnMissingReplicas logs a warning when --redis-min-replicas-ack asks
+// for more replicas than the Redis primary has (on a Cluster, its master
+// with the fewest): every write would then answer 503 outcome_unknown
+// until enough connect (R40, R45). A Redis out of reach is left to /ready.
+func warnMissingReplicas(ctx context.Context, store engine.Store, cfg *Config, log *slog.Logger) {
+	rs, ok := store.(*redisstore.Store)
+	if !ok || cfg.RedisMinReplicasAck == 0 {
+		return
+	}
+	n, err := rs.ConnectedReplicas(ctx)
+	if err != nil || n >= cfg.RedisMinReplicasAck {
+		return
+	}
+	log.Warn(fmt.Sprintf("--redis-min-replicas-ack %d, but a Redis primary gatehouse writes to has %d connected replicas: "+
+		"every write will answer 503 outcome_unknown until enough replicas connect; attach replicas, or lower the flag",
+		cfg.RedisMinReplicasAck, n), "min_replicas_ack", cfg.RedisMinReplicasAck, "connected_replicas", n)
+}
+
 // relayInterval is how often one replica of a Redis deployment relays the
 // outboxes that commits left unfinished (their replica died or lost Redis
 // between a commit's script and the end of its outbox).

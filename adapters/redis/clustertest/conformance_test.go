@@ -36,7 +36,8 @@ func openStore(tb testing.TB, c *redistest.Cluster, prefix string) *redisstore.S
 
 // TestConformance runs the Store conformance suite, its race tests
 // included, on one 3-master cluster: each subtest's store has a prefix of
-// its own, so it starts empty.
+// its own, so it starts empty. Then ConnectedReplicas counts the fewest
+// replicas of any master (none).
 func TestConformance(t *testing.T) {
 	c := startCluster(t)
 	start := time.Now()
@@ -46,4 +47,10 @@ func TestConformance(t *testing.T) {
 		return openStore(tb, c, fmt.Sprintf("t%d", n))
 	})
 	t.Logf("conformance suite on the cluster: %s", time.Since(start).Round(time.Millisecond))
+
+	// serve compares this with --redis-min-replicas-ack at start: the
+	// masters of redistest's cluster have no replica.
+	replicas, err := openStore(t, c, "replicas").ConnectedReplicas(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 0, replicas)
 }
