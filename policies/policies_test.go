@@ -91,7 +91,7 @@ func runRegoTests(tb testing.TB, runner *tester.Runner, store storage.Store, mod
 		SetStore(store).
 		SetModules(modules).
 		CapturePrintOutput(true).
-		SetTimeout(10*time.Second).
+		SetTimeout(time.Minute). // per test: generous, a busy machine under -race is slow
 		RunTests(ctx, txn)
 	require.NoError(tb, err, "compiling the policies and their tests")
 

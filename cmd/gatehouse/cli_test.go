@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,8 +27,13 @@ func seededDir(t *testing.T) string {
 
 // decideOut runs decide, which must answer, and checks that its exit
 // status says what the answer does (0 allow, 2 deny, 3 failed closed).
+// Unless args set one, the decision timeout is generous: on a busy machine
+// under -race the default 250ms would turn a cold decision into a deny.
 func decideOut(t *testing.T, args ...string) decisionAnswer {
 	t.Helper()
+	if !slices.Contains(args, "--decision-timeout") {
+		args = append([]string{"--decision-timeout", "1m"}, args...)
+	}
 	out, err := runGatehouse(t, append([]string{"decide"}, args...)...)
 	var ans decisionAnswer
 	require.NoError(t, json.Unmarshal([]byte(out), &ans), "decide must print an answer: %v\n%s", err, out)

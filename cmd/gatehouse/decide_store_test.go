@@ -151,7 +151,7 @@ func TestDecideExitStatusOfTheBinary(t *testing.T) {
 		want    int
 	}{{"alice", exitOK}, {"bob", exitDeny}} {
 		start := time.Now()
-		cmd := exec.Command(bin, "decide", "--data-dir", dir, "--subject", tc.subject, "--action", "manage", "--account", "acme")
+		cmd := exec.Command(bin, "decide", "--data-dir", dir, "--decision-timeout", "1m", "--subject", tc.subject, "--action", "manage", "--account", "acme")
 		out, _ := cmd.CombinedOutput()
 		assert.Equal(t, tc.want, cmd.ProcessState.ExitCode(), "%s: %s", tc.subject, out)
 		t.Logf("decide for %s exited %d after %s", tc.subject, cmd.ProcessState.ExitCode(), time.Since(start))
