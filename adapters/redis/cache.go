@@ -236,16 +236,19 @@ func (h dropHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 // invalidations to the tracking connection before it answered the commit,
 // so the reply of a PING sent on that connection afterwards comes after
 // them, and go-redis applies them before it reads that reply. On a Redis
-// Cluster the PING goes to every master's tracking connection. When a PING
-// fails, the whole cache is dropped instead.
+// Cluster a PING goes to every master's tracking connection, all at once.
+// When a PING fails, the whole cache is dropped instead.
 func (s *Store) syncCache(ctx context.Context) {
 	if s.cache == nil {
 		return
 	}
-	var errs []error
-	for _, client := range s.cache.masters() {
-		errs = append(errs, client.Ping(ctx).Err())
+	masters := s.cache.masters()
+	errs := make([]error, len(masters))
+	var wg sync.WaitGroup
+	for i, client := range masters {
+		wg.Go(func() { errs[i] = client.Ping(ctx).Err() })
 	}
+	wg.Wait()
 	if errors.Join(errs...) != nil {
 		s.cache.flush()
 	}
