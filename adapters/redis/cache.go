@@ -56,8 +56,8 @@ func WithClientSideCache(maxBytes int64) Option {
 // changed; ReadsAround counts decisions read from Redis around the cache (a
 // consistency token the cache was behind, or an account that changed while
 // it was read). Entries and Bytes are its current size, summed over the
-// masters of a cluster; MaxBytes is its bound, the per-master bound times
-// the masters connected to on a cluster.
+// masters of a cluster; MaxBytes is its bound, on a cluster the
+// per-master bound times the masters of the slot map as last read.
 type CacheStats struct {
 	Hits, Misses, Invalidations, Drops, ReadsAround uint64
 	Entries                                         int
