@@ -284,3 +284,84 @@ func TestCacheSeesItsOwnCommits(t *testing.T) {
 		version += 2
 	}
 }
+
+// nodeID returns the cluster node id of the server c talks to.
+func nodeID(t *testing.T, c *redis.Client) string {
+	t.Helper()
+	id, err := c.Do(t.Context(), "CLUSTER", "MYID").Text()
+	require.NoError(t, err)
+	return id
+}
+
+// moveSlot migrates the hash slot of key, and every key in it, from the
+// master from to the master to, as redis-cli --cluster reshard does: mark
+// the slot importing and migrating, MIGRATE its keys, then assign it to
+// to on every master.
+func moveSlot(t *testing.T, all []*redis.Client, from, to *redis.Client, toAddr, key string) {
+	t.Helper()
+	ctx := t.Context()
+	slot, err := from.ClusterKeySlot(ctx, key).Result()
+	require.NoError(t, err)
+	fromID, toID := nodeID(t, from), nodeID(t, to)
+	require.NoError(t, to.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", fromID).Err())
+	require.NoError(t, from.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", toID).Err())
+	host, port, _ := strings.Cut(toAddr, ":")
+	for {
+		keys, err := from.ClusterGetKeysInSlot(ctx, int(slot), 100).Result()
+		require.NoError(t, err)
+		if len(keys) == 0 {
+			break
+		}
+		args := []any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		require.NoError(t, from.Do(ctx, args...).Err())
+	}
+	for _, m := range all {
+		require.NoError(t, m.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", toID).Err())
+	}
+}
+
+// TestCacheDroppedWhenSlotMoves: acme's hash slot moves to another master
+// while the cache holds ann's membership there, then another replica
+// revokes it on the new master: the cached store sees the revocation (its
+// client follows the MOVED reply, reads the new slot map and drops the
+// whole cache), with the write's token at once.
+func TestCacheDroppedWhenSlotMoves(t *testing.T) {
+	c := startCluster(t)
+	cached := openCachedStore(t, c, "move")
+	other := openStore(t, c, "move")
+	seedDecision(t, other)
+	seeded(t, cached)
+
+	owner := newSlotOwner(t, c)
+	key := "move:{a:acme}:version"
+	fromSrv := owner.of(key)
+	masters := masterClients(t, c)
+	var from, to *redis.Client
+	var toAddr string
+	for i, m := range c.Masters {
+		switch {
+		case m == fromSrv:
+			from = masters[i]
+		case to == nil:
+			to, toAddr = masters[i], m.Addr()
+		}
+	}
+	moveSlot(t, masters, from, to, toAddr, key)
+	token := revoke(t, other, 1)
+
+	got, err := cached.SnapshotAtLeast(t.Context(), "ann", "acme", token)
+	require.NoError(t, err)
+	assert.Nil(t, got.Membership, "with the write's token, the revocation is seen at once")
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		snap, err := cached.Snapshot(context.Background(), "ann", "acme")
+		return err == nil && snap.Membership == nil
+	}, 30*time.Second, time.Millisecond, "the revocation on the slot's new master is seen")
+	t.Logf("revocation seen without a token %v after it was written", time.Since(start))
+	stats, _ := cached.CacheStats()
+	t.Logf("cache after the move: %+v", stats)
+	assert.Positive(t, stats.Drops, "the new slot map dropped the cache")
+}
