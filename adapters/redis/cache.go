@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,9 +39,11 @@ const maxCacheAttempts = 3
 // decision then makes no Redis round trip. Zero or less: no cache.
 //
 // It applies to a store made by Open on a standalone URL (redis, rediss,
-// unix) of database 0, the only ones go-redis caches for; elsewhere every
-// decision reads Redis (CacheStats reports false). See Snapshot for the
-// freshness the cache keeps.
+// unix) of database 0, and on a Redis Cluster URL (redis+cluster,
+// rediss+cluster), where each master has a cache of its own bounded by
+// maxBytes, on one tracked connection to that master. Elsewhere (Sentinel,
+// another database) every decision reads Redis (CacheStats reports false).
+// See Snapshot for the freshness the cache keeps.
 func WithClientSideCache(maxBytes int64) Option {
 	return func(s *Store) { s.cacheMaxBytes = maxBytes }
 }
@@ -46,11 +51,13 @@ func WithClientSideCache(maxBytes int64) Option {
 // CacheStats are the client-side cache's counters (WithClientSideCache).
 // Hits and Misses count cached reads of one key (a decision makes five to
 // seven); Invalidations counts keys Redis named in its invalidation pushes;
-// Drops counts the times the whole cache was dropped because its tracking
-// connection was replaced; ReadsAround counts decisions read from Redis
-// around the cache (a consistency token the cache was behind, or an
-// account that changed while it was read). Entries and Bytes are its
-// current size, MaxBytes its bound.
+// Drops counts the times the whole cache was dropped because a tracking
+// connection was replaced or, on a Redis Cluster, the slots of its masters
+// changed; ReadsAround counts decisions read from Redis around the cache (a
+// consistency token the cache was behind, or an account that changed while
+// it was read). Entries and Bytes are its current size, summed over the
+// masters of a cluster; MaxBytes is its bound, on a cluster the
+// per-master bound times the masters of the slot map as last read.
 type CacheStats struct {
 	Hits, Misses, Invalidations, Drops, ReadsAround uint64
 	Entries                                         int
@@ -64,28 +71,56 @@ func (s *Store) CacheStats() (CacheStats, bool) {
 	if c == nil {
 		return CacheStats{}, false
 	}
-	st := c.local.Stats()
-	return CacheStats{
-		Hits: st.Hits, Misses: st.Misses, Invalidations: c.local.InvalidationStats(),
-		Drops: c.drops.Load(), ReadsAround: c.around.Load(),
-		Entries: st.Entries, Bytes: st.MemoryUsageBytes, MaxBytes: c.maxBytes,
-	}, true
+	stats := CacheStats{Drops: c.drops.Load(), ReadsAround: c.around.Load()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.nodes {
+		st := n.local.Stats()
+		stats.Hits += st.Hits
+		stats.Misses += st.Misses
+		stats.Invalidations += n.local.InvalidationStats()
+		stats.Entries += st.Entries
+		stats.Bytes += st.MemoryUsageBytes
+	}
+	stats.MaxBytes = c.maxBytes * int64(max(len(c.masterAddrsLocked()), 1))
+	return stats, true
 }
 
 // cache reads decision records through go-redis's client-side cache, on a
-// client of its own with one connection. That connection is the one
-// Redis tracks, so every invalidation reaches the store in the order
+// client of its own with one connection per Redis server: on a standalone
+// Redis one client, on a Redis Cluster a cluster client whose client of
+// each node has one connection and a cache of its own. Every key a
+// decision reads about one account shares that account's hash slot, so one
+// connection, the one Redis tracks, carries the account's version and its
+// records, and every invalidation of them reaches the store in the order
 // Redis sent it, before the reply of any later read: once the cache holds
-// an account's version v, it holds no entry that a commit up to v made
-// stale (see Store.SnapshotAtLeast).
+// an account's version v, it holds no entry of that account that a commit
+// up to v made stale (see Store.SnapshotAtLeast).
 type cache struct {
-	client   *redis.Client
-	local    *redis.LocalCache
+	client   redis.UniversalClient
 	maxBytes int64
-	// dials counts the tracking connections made; drops, the ones that
-	// replaced another (and dropped the cache).
-	dials, drops atomic.Uint64
-	around       atomic.Uint64
+
+	mu sync.Mutex
+	// nodes are the caches of each server's client, by the address it
+	// dials ("" on a standalone Redis).
+	nodes map[string]*nodeCache
+	// slots is the cluster's slot map as last read (a cluster only).
+	slots []redis.ClusterSlot
+
+	drops  atomic.Uint64
+	around atomic.Uint64
+}
+
+// nodeCache is the client-side cache of one Redis server's client.
+type nodeCache struct {
+	client *redis.Client
+	// slotAddr is the server's address in the cluster's slot map: go-redis
+	// may dial it under another (a loopback host without it), and makes a
+	// client of its own for a seed address, not in the map.
+	slotAddr string
+	local    *redis.LocalCache
+	// dials counts the tracking connections made to the server.
+	dials atomic.Uint64
 }
 
 // newCache returns the cache on the standalone Redis of opts, or nil when
@@ -94,35 +129,96 @@ func newCache(opts *redis.Options, maxBytes int64, bound time.Duration) *cache {
 	if opts.DB != 0 {
 		return nil
 	}
-	c := &cache{maxBytes: maxBytes}
-	c.local = redis.NewLocalCache(redis.CacheConfig{
-		MaxMemoryBytes: maxBytes,
-		DrainInterval:  cacheDrainInterval,
-		MaxStaleness:   CacheMaxStaleness,
-	})
-	opts.Protocol = 3
-	opts.PoolSize = 1
-	opts.MinIdleConns = 0
-	opts.MaxIdleConns = 1
-	opts.ClientSideCache = c.local
-	opts.ClientSideCacheConfig = nil
-	c.client = redis.NewClient(opts)
-	c.client.AddHook(boundHook{timeout: bound})
-	c.client.AddHook(dropHook{c})
+	c := &cache{maxBytes: maxBytes, nodes: map[string]*nodeCache{}}
+	c.client = c.nodeClient("", opts, bound)
 	return c
 }
 
-// dropHook drops the whole cache whenever the tracking connection is
+// newClusterCache returns the cache on the Redis Cluster of opts. Its
+// client reads the slot map with admin, a client of the store on the same
+// cluster, and drops the whole cache whenever the map changed: a slot
+// moved, a replica was promoted, a master left (see ClusterOptions.ClusterSlots).
+func newClusterCache(opts *redis.ClusterOptions, admin *redis.ClusterClient, maxBytes int64, bound time.Duration) *cache {
+	c := &cache{maxBytes: maxBytes, nodes: map[string]*nodeCache{}}
+	opts.ReadOnly = false
+	opts.RouteByLatency = false
+	opts.RouteRandomly = false
+	opts.ClusterSlots = func(ctx context.Context) ([]redis.ClusterSlot, error) {
+		slots, err := admin.ClusterSlots(ctx).Result()
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.slots != nil && !reflect.DeepEqual(c.slots, slots) {
+			c.flushLocked()
+		}
+		c.slots = slots
+		return slots, nil
+	}
+	opts.NewClient = func(o *redis.Options) *redis.Client { return c.nodeClient(o.Addr, o, bound) }
+	c.client = redis.NewClusterClient(opts)
+	return c
+}
+
+// nodeClient returns the client, with one tracked connection and a cache
+// of its own, of the server at addr, and registers that cache.
+func (c *cache) nodeClient(addr string, opts *redis.Options, bound time.Duration) *redis.Client {
+	n := &nodeCache{local: redis.NewLocalCache(redis.CacheConfig{
+		MaxMemoryBytes: c.maxBytes,
+		DrainInterval:  cacheDrainInterval,
+		MaxStaleness:   CacheMaxStaleness,
+	})}
+	// One connection, never more: go-redis dials past PoolSize when the
+	// pool is busy (its drainer holds the connection, concurrent reads)
+	// unless MaxActiveConns stops it, and a second tracked connection
+	// would deliver invalidations out of the order of the first's replies.
+	opts.Protocol = 3
+	opts.PoolSize = 1
+	opts.MaxActiveConns = 1
+	opts.PipelinePoolSize = -1
+	opts.MinIdleConns = 0
+	opts.MaxIdleConns = 1
+	opts.ClientSideCache = n.local
+	opts.ClientSideCacheConfig = nil
+	client := redis.NewClient(opts)
+	client.AddHook(boundHook{timeout: bound})
+	client.AddHook(dropHook{c: c, n: n})
+	n.client = client
+	n.slotAddr = opts.NodeAddress
+	c.mu.Lock()
+	c.nodes[addr] = n
+	c.mu.Unlock()
+	return client
+}
+
+// flush drops the whole cache, every server's part.
+func (c *cache) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+}
+
+func (c *cache) flushLocked() {
+	for _, n := range c.nodes {
+		n.local.Flush()
+	}
+	c.drops.Add(1)
+}
+
+// dropHook drops the whole cache whenever a tracking connection is
 // replaced: what Redis tracked for the old one, and the invalidations it
 // would have sent on it, are gone (a killed connection, a restarted
 // server). go-redis also evicts the entries of a connection it closes.
-type dropHook struct{ c *cache }
+type dropHook struct {
+	c *cache
+	n *nodeCache
+}
 
 func (h dropHook) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if h.c.dials.Add(1) > 1 {
-			h.c.local.Flush()
-			h.c.drops.Add(1)
+		if h.n.dials.Add(1) > 1 {
+			h.c.flush()
 		}
 		return next(ctx, network, addr)
 	}
@@ -139,16 +235,58 @@ func (h dropHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 // by its next decisions, token or not: Redis sent the commit's
 // invalidations to the tracking connection before it answered the commit,
 // so the reply of a PING sent on that connection afterwards comes after
-// them, and go-redis applies them before it reads that reply. When the
-// PING fails, the whole cache is dropped instead.
+// them, and go-redis applies them before it reads that reply. On a Redis
+// Cluster a PING goes to every master's tracking connection, all at once.
+// When a PING fails, the whole cache is dropped instead.
 func (s *Store) syncCache(ctx context.Context) {
 	if s.cache == nil {
 		return
 	}
-	if err := s.cache.client.Ping(ctx).Err(); err != nil {
-		s.cache.local.Flush()
-		s.cache.drops.Add(1)
+	masters := s.cache.masters()
+	errs := make([]error, len(masters))
+	var wg sync.WaitGroup
+	for i, client := range masters {
+		wg.Go(func() { errs[i] = client.Ping(ctx).Err() })
 	}
+	wg.Wait()
+	if errors.Join(errs...) != nil {
+		s.cache.flush()
+	}
+}
+
+// masters returns the client of each master whose tracking connection a
+// commit's invalidations may reach: the standalone Redis's, or each
+// master's of the cluster's slot map as last read (one that has no client
+// yet has no cache either).
+func (c *cache) masters() []*redis.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.slots == nil {
+		if n := c.nodes[""]; n != nil {
+			return []*redis.Client{n.client}
+		}
+		return nil
+	}
+	masters := c.masterAddrsLocked()
+	var clients []*redis.Client
+	for _, n := range c.nodes {
+		if slices.Contains(masters, n.slotAddr) {
+			clients = append(clients, n.client)
+		}
+	}
+	return clients
+}
+
+// masterAddrsLocked returns the address of each master in the cluster's
+// slot map as last read; none on a standalone Redis.
+func (c *cache) masterAddrsLocked() []string {
+	var addrs []string
+	for _, r := range c.slots {
+		if len(r.Nodes) > 0 && !slices.Contains(addrs, r.Nodes[0].Addr) {
+			addrs = append(addrs, r.Nodes[0].Addr)
+		}
+	}
+	return addrs
 }
 
 // snapshot reads a decision's records through the cache: the account's

@@ -203,6 +203,21 @@
 // (pipelines, which go-redis never caches) when they are not. Losing the
 // tracking connection drops the whole cache.
 //
+// On a Redis Cluster the cache has a cluster client of its own, whose
+// client of each node has one tracked connection and a cache of its own
+// (ClusterOptions.NewClient): each read goes to the master of its key's
+// hash slot. An account's version and every record a decision reads about
+// it share the tag {a:<id>}, so one master's connection carries them and
+// their invalidations in order, as on a standalone Redis; the user's
+// record ({u:<id>}) and the partner's membership come from their own
+// masters. Losing any master's tracking connection, or a slot map that
+// differs from the last one read (a slot moved, a replica promoted, a
+// master gone; the cache's client reads it, with one CLUSTER SLOTS, on
+// MOVED and ASK replies, when it cannot reach a node and at a read a
+// minute or more after the last, go-redis's ClusterStateReloadInterval),
+// drops the whole cache. A commit returns once a PING went through every
+// master's tracking connection.
+//
 // # Errors
 //
 // A missing key wraps engine.ErrNotFound. A Redis that cannot be reached

@@ -164,7 +164,8 @@ func (h boundHook) bound(ctx context.Context) (context.Context, context.CancelFu
 // a Redis that refuses connections fails a call in milliseconds. Open does
 // not contact Redis; use Ping to check that it answers. With
 // WithClientSideCache, a standalone URL of database 0 also gets the cache's
-// own client and connection.
+// own client and connection, and a cluster URL the cache's own cluster
+// client, with one connection to each master.
 func Open(rawURL string, opts ...Option) (*Store, error) {
 	client, err := newClient(rawURL)
 	if err != nil {
@@ -182,10 +183,15 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 	}
 	s := New(client, opts...)
 	if s.cacheMaxBytes > 0 {
-		// A Sentinel URL is no standalone one: no cache (go-redis caches
-		// for a standalone client only).
-		if copts, err := standaloneOptions(rawURL); err == nil {
-			s.cache = newCache(copts, s.cacheMaxBytes, max(s.readTimeout, s.writeTimeout))
+		// A Sentinel URL is neither: no cache (go-redis caches for a
+		// standalone client, and for each node's client of a cluster).
+		bound := max(s.readTimeout, s.writeTimeout)
+		if cluster, ok := client.(*redis.ClusterClient); ok {
+			if copts, err := clusterOptions(rawURL); err == nil {
+				s.cache = newClusterCache(copts, cluster, s.cacheMaxBytes, bound)
+			}
+		} else if copts, err := standaloneOptions(rawURL); err == nil {
+			s.cache = newCache(copts, s.cacheMaxBytes, bound)
 		}
 	}
 	return s, nil
@@ -200,6 +206,29 @@ func standaloneOptions(rawURL string) (*redis.Options, error) {
 	}
 	opts.ContextTimeoutEnabled = true
 	opts.DialerRetries = 1
+	return opts, nil
+}
+
+// clusterOptions returns the client options of a Redis Cluster URL
+// (redis+cluster, rediss+cluster), as Open sets them.
+func clusterOptions(rawURL string) (*redis.ClusterOptions, error) {
+	scheme, rest, _ := strings.Cut(rawURL, "://")
+	plain := strings.TrimSuffix(scheme, "+cluster") + "://" + rest
+	u, err := url.Parse(plain)
+	if err != nil {
+		return nil, err
+	}
+	if u.Path != "" && u.Path != "/" && u.Path != "/0" {
+		return nil, errors.New("a Redis Cluster has database 0 only: drop the /database from the redis+cluster URL")
+	}
+	opts, err := redis.ParseClusterURL(plain)
+	if err != nil {
+		return nil, err
+	}
+	opts.ContextTimeoutEnabled = true
+	if opts.DialerRetries == 0 {
+		opts.DialerRetries = 1
+	}
 	return opts, nil
 }
 
@@ -226,21 +255,9 @@ func newClient(rawURL string) (redis.UniversalClient, error) {
 		}
 		return redis.NewFailoverClient(opts), nil
 	case "redis+cluster", "rediss+cluster":
-		plain := strings.TrimSuffix(scheme, "+cluster") + "://" + rest
-		u, err := url.Parse(plain)
+		opts, err := clusterOptions(rawURL)
 		if err != nil {
 			return nil, err
-		}
-		if u.Path != "" && u.Path != "/" && u.Path != "/0" {
-			return nil, errors.New("a Redis Cluster has database 0 only: drop the /database from the redis+cluster URL")
-		}
-		opts, err := redis.ParseClusterURL(plain)
-		if err != nil {
-			return nil, err
-		}
-		opts.ContextTimeoutEnabled = true
-		if opts.DialerRetries == 0 {
-			opts.DialerRetries = 1
 		}
 		return redis.NewClusterClient(opts), nil
 	default:

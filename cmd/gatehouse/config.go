@@ -193,7 +193,7 @@ func (c *Config) bindServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.ExpirySweep, "expiry-sweep", c.ExpirySweep, "how often expired access is recorded and announced")
 	fs.IntVar(&c.DecisionCache, "decision-cache", c.DecisionCache, "policy answers kept for repeated questions on unchanged data (0: off; see POLICIES.md)")
 	fs.Int64Var(&c.CacheMaxBytes, "cache-max-bytes", c.CacheMaxBytes,
-		"with --store redis on a standalone Redis (database 0), bytes of the records decisions read kept in memory and invalidated by Redis (client-side caching): a warm decision makes no Redis round trip (0: off)")
+		"with --store redis on a standalone Redis (database 0) or a Redis Cluster (the bound of each master's part), bytes of the records decisions read kept in memory and invalidated by Redis (client-side caching): a warm decision makes no Redis round trip (0: off)")
 	c.HTTP.bindFlags(fs)
 	c.TLS.bindFlags(fs)
 	fs.StringVar(&c.DecisionAuth, "decision-auth", c.DecisionAuth,

@@ -206,7 +206,7 @@ func exportCache(store engine.Store, cfg *Config, reg prometheus.Registerer, log
 	}
 	if _, cached := rs.CacheStats(); !cached {
 		if cfg.CacheMaxBytes > 0 {
-			log.Info("no client-side cache: go-redis caches for a standalone Redis, database 0, only; every decision reads Redis")
+			log.Info("no client-side cache: go-redis caches for a standalone Redis of database 0 and for Redis Cluster, not behind Sentinel; every decision reads Redis")
 		}
 		return
 	}
