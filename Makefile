@@ -87,12 +87,15 @@ bench-replicas: build
 # bench-revocation: three replicas on one Redis, each with its client-side cache; 1,000
 # revocations (memberships and access grants) through one, and from each write's answer the
 # time to the first deny on the two others: p50, p99, max (issue 11). REVOCATIONS sets the number,
-# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster).
+# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster); CLUSTER=1 runs them on a
+# 3-master Redis Cluster the test starts (no client-side cache there: go-redis caches standalone
+# clients only).
 REVOCATIONS ?= 1000
 REDIS_URL ?=
+CLUSTER ?=
 bench-revocation: redis-server promtool
 	$(GO) test -count=1 -timeout 60m -run TestRevocationVisibleEverywhere -v ./cmd/gatehouse/revocationtest \
-		-revocations $(REVOCATIONS) -redis-url '$(REDIS_URL)'
+		-revocations $(REVOCATIONS) -redis-url '$(REDIS_URL)' $(if $(CLUSTER),-cluster)
 
 redis-server:
 	@scripts/ensure-redis.sh
