@@ -186,7 +186,7 @@ run() {
     /Non-2xx|Socket errors/ { errors = errors " " $0 }
     END {
       if (errors != "") { print "wrk errors: " errors > "/dev/stderr"; exit 1 }
-      printf "%s|%s|%.0f|%.0f|%.2f|%.2f|%.2f\n", setup, n, rps, rps / n, p99, cpu * 1000000 / total, cmds / total
+      printf "%s|%s|%.0f|%.0f|%.2f|%.2f|%.4f\n", setup, n, rps, rps / n, p99, cpu * 1000000 / total, cmds / total
     }' >>"$work/results"
   # the commands behind cmds/dec: the four most called, per decision
   local decisions
@@ -237,7 +237,7 @@ for n in $replica_counts; do run "cluster (3 masters), cache off" "$cluster_url"
 echo
 awk -F'|' -v cores="$(nproc)" '
   BEGIN { printf "%-32s %-9s %12s %12s %9s %17s %15s\n", "redis, local cache", "replicas", "decisions/s", "per replica", "p99 ms", "Redis CPU us/dec", "Redis cmds/dec" }
-  { printf "%-32s %-9s %12.0f %12.0f %9.2f %17.2f %15.2f\n", $1, $2, $3, $4, $5, $6, $7 }
+  { printf "%-32s %-9s %12.0f %12.0f %9.2f %17.2f %15.3f\n", $1, $2, $3, $4, $5, $6, $7 }
   END {
     print "standalone: one redis-server; cluster: 3 masters, no replicas, no local cache (go-redis caches standalone clients only)."
     print "cache on: each replica first asked all 20,000 questions once (warm), so a decision reads no Redis: cmds/dec counts what remains."
