@@ -77,10 +77,13 @@ load-opa: build
 bench-decisions: build
 	scripts/bench-decisions.sh
 
-# bench-replicas: 1, 2 and 4 `gatehouse serve` replicas on one redis-server with
-# the bench-decisions data set, wrk against all of them at once: decisions/s per
-# replica, Redis CPU and commands per decision. CACHE=<bytes> also runs each count
-# with --cache-max-bytes; REPLICAS, DURATION, CONNS, SERVE_ARGS: see the script.
+# bench-replicas: 1, 2 and 4 `gatehouse serve` replicas with the bench-decisions data
+# set, wrk against all of them at once, on one standalone redis-server without and with
+# the replicas' local cache (--cache-max-bytes 0, then CACHE, default 64 MiB, warmed
+# first) and on a 3-master Redis Cluster the script starts (no local cache there: go-redis
+# caches standalone clients only): decisions/s per replica, Redis CPU and commands per
+# decision (summed over the cluster's masters). REPLICAS, DURATION, CONNS, SERVE_ARGS:
+# see the script.
 bench-replicas: build
 	scripts/bench-replicas.sh
 
