@@ -11,9 +11,11 @@
 #   standalone, cache on   the same redis-server, --cache-max-bytes $CACHE:
 #                          the replicas keep the records they read in memory
 #                          (go-redis client-side caching, RESP3 CLIENT
-#                          TRACKING); each replica is first asked all 20,000
-#                          questions once (benchdecisions check, which also
-#                          checks every answer), so the measured run is warm
+#                          TRACKING); every replica is first asked all 20,000
+#                          questions once, all at the same time (benchdecisions
+#                          check, which also checks every answer), so the
+#                          measured run is warm; an entry lives at most 30 s,
+#                          so a record is read again at most every 30 s
 #   cluster, cache off     a 3-master Redis Cluster the script starts
 #                          (redis-server --cluster-enabled yes on free ports,
 #                          redis-cli --cluster create --cluster-replicas 0):
@@ -152,14 +154,23 @@ run() {
   done
   for port in "${ports[@]}"; do
     until curl -fs "http://127.0.0.1:$port/ready" >/dev/null; do sleep 0.1; done
+  done
+  # Warm every replica at once: a cached entry lives at most 30 seconds
+  # (adapters/redis CacheMaxStaleness), so replicas warmed one after the
+  # other would lose their first entries during the run.
+  local warm_pids=()
+  for port in "${ports[@]}"; do
     if [ "$cache" -gt 0 ]; then
       # warm the cache with every question, checking each answer
-      "$work/benchdecisions" check gatehouse "http://127.0.0.1:$port/v1/decisions" "$work/uniform" >/dev/null
+      "$work/benchdecisions" check gatehouse "http://127.0.0.1:$port/v1/decisions" "$work/uniform" >/dev/null &
     else
       # warm up: the policy's first evaluations, the connection pools
-      BODIES=$work/uniform.gatehouse wrk -t1 -c4 -d1s -s "$work/cycle.lua" "http://127.0.0.1:$port/v1/decisions" >/dev/null
+      BODIES=$work/uniform.gatehouse wrk -t1 -c4 -d1s -s "$work/cycle.lua" "http://127.0.0.1:$port/v1/decisions" >/dev/null &
     fi
+    warm_pids+=($!)
+    pids+=($!)
   done
+  for pid in "${warm_pids[@]}"; do wait "$pid"; done
   local cpu0 cmds0 cpu1 cmds1 wrk_pids=()
   cpu0=$(redis_info "$redis_ports" used_cpu_sys used_cpu_user)
   cmds0=$(redis_info "$redis_ports" total_commands_processed)
