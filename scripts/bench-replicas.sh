@@ -61,31 +61,52 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# cluster_port: a free port whose cluster bus port (10,000 higher) is free
+# too, so at most 55535.
+cluster_port() {
+  python3 -c '
+import random, socket
+for _ in range(1000):
+    p = random.randint(20000, 55535)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+    except OSError:
+        continue
+    print(p); break
+else:
+    raise SystemExit("no free port pair for a cluster node")
+'
+}
 
 echo "== building gatehouse and the generator"
 [ -x bin/gatehouse ] || go build -o bin/gatehouse ./cmd/gatehouse
 go build -o "$work/benchdecisions" ./scripts/benchdecisions
 
-# start_redis DIR ARGS...: a redis-server on a free port, working in DIR;
-# sets port to it once it answers PING.
+# start_redis PORT DIR ARGS...: a redis-server on PORT, working in DIR;
+# returns once it answers PING, fails when it exits first.
 start_redis() {
-  local dir=$1
-  shift
-  port=$(free_port)
+  local port=$1 dir=$2 pid
+  shift 2
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
     --logfile "$dir/redis.log" --daemonize no "$@" >/dev/null &
-  pids+=($!)
-  until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do sleep 0.1; done
+  pid=$!
+  pids+=("$pid")
+  until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do
+    kill -0 "$pid" 2>/dev/null || { echo "redis-server on port $port exited:" >&2; tail -5 "$dir/redis.log" >&2; exit 1; }
+    sleep 0.1
+  done
 }
 
 echo "== starting one standalone redis-server and a 3-master Redis Cluster"
-start_redis "$work/standalone"
-standalone_port=$port
+standalone_port=$(free_port)
+start_redis "$standalone_port" "$work/standalone"
 standalone_url="redis://127.0.0.1:$standalone_port/0"
 cluster_ports=()
 for i in 1 2 3; do
-  start_redis "$work/cluster$i" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000
+  port=$(cluster_port)
+  start_redis "$port" "$work/cluster$i" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000
   cluster_ports+=("$port")
 done
 redis-cli --cluster create "${cluster_ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >"$work/cluster-create.log" 2>&1 ||
