@@ -77,22 +77,27 @@ load-opa: build
 bench-decisions: build
 	scripts/bench-decisions.sh
 
-# bench-replicas: 1, 2 and 4 `gatehouse serve` replicas on one redis-server with
-# the bench-decisions data set, wrk against all of them at once: decisions/s per
-# replica, Redis CPU and commands per decision. CACHE=<bytes> also runs each count
-# with --cache-max-bytes; REPLICAS, DURATION, CONNS, SERVE_ARGS: see the script.
+# bench-replicas: 1, 2 and 4 `gatehouse serve` replicas with the bench-decisions data
+# set, wrk against all of them at once, on one standalone redis-server without and with
+# the replicas' local cache (--cache-max-bytes 0, then CACHE, default 64 MiB, warmed
+# first) and on a 3-master Redis Cluster the script starts (no local cache there: go-redis
+# caches standalone clients only): decisions/s per replica, Redis CPU and commands per
+# decision (summed over the cluster's masters). REPLICAS, DURATION, CONNS, SERVE_ARGS:
+# see the script.
 bench-replicas: build
 	scripts/bench-replicas.sh
 
 # bench-revocation: three replicas on one Redis, each with its client-side cache; 1,000
 # revocations (memberships and access grants) through one, and from each write's answer the
 # time to the first deny on the two others: p50, p99, max (issue 11). REVOCATIONS sets the number,
-# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster: without the client-side cache there).
+# REDIS_URL another Redis for the replicas (a Sentinel, a Cluster); CLUSTER=1 runs them on a
+# 3-master Redis Cluster the test starts (with the client-side cache, one per master; none behind Sentinel).
 REVOCATIONS ?= 1000
 REDIS_URL ?=
+CLUSTER ?=
 bench-revocation: redis-server promtool
 	$(GO) test -count=1 -timeout 60m -run TestRevocationVisibleEverywhere -v ./cmd/gatehouse/revocationtest \
-		-revocations $(REVOCATIONS) -redis-url '$(REDIS_URL)'
+		-revocations $(REVOCATIONS) -redis-url '$(REDIS_URL)' $(if $(CLUSTER),-cluster)
 
 redis-server:
 	@scripts/ensure-redis.sh

@@ -10,5 +10,7 @@
 // makes 100 revocations; `make bench-revocation` makes 1,000 and prints
 // the p50, p99 and max latency (-revocations N sets the number;
 // -redis-url URL runs the replicas on another Redis, a Sentinel or a
-// Cluster, instead of the redis-server the test starts).
+// Cluster, instead of the redis-server the test starts; -cluster, or
+// `make bench-revocation CLUSTER=1`, on a 3-master Redis Cluster the test
+// starts, where each replica keeps a client-side cache per master).
 package revocationtest

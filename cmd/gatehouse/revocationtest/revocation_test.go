@@ -33,6 +33,8 @@ var (
 		"revocations the harness makes (make bench-revocation: 1000); half remove a membership, half revoke a granted access request")
 	redisURL = flag.String("redis-url", "",
 		"the Redis the replicas share (any --redis-url serve takes, a Sentinel say); empty: a redis-server the test starts, with the client-side cache")
+	cluster = flag.Bool("cluster", false,
+		"run the replicas on a 3-master Redis Cluster the test starts (redistest.StartCluster), each replica with a client-side cache per master")
 )
 
 // deadline bounds every wait of the harness (a replica starting, a
@@ -253,8 +255,13 @@ func TestRevocationVisibleEverywhere(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "gatehouse")
 	build, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput()
 	require.NoError(t, err, "go build: %s", build)
+	require.False(t, *cluster && *redisURL != "", "-cluster starts its own Redis Cluster: give it or -redis-url, not both")
 	url := *redisURL
-	if url == "" {
+	switch {
+	case *cluster:
+		url = redistest.StartCluster(t, 3).URL()
+		t.Logf("replicas on a 3-master Redis Cluster, %s", url)
+	case url == "":
 		url = redistest.Start(t).URL()
 	}
 	secretFile := filepath.Join(t.TempDir(), "jwt-secret")
