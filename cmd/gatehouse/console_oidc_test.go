@@ -142,6 +142,21 @@ func TestConsoleOIDCLoginFlow(t *testing.T) {
 	assert.Equal(t, "S256", to.Query().Get("code_challenge_method"))
 	assert.NotContains(t, to.String(), "a-console-client-secret")
 
+	// serve's handler offers it on the console's sign-in page and starts
+	// it at /console/login/oidc.
+	handler, err := withConsole(context.Background(), cfg, http.NotFoundHandler(), false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/console/login", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), `href="/console/login/oidc">Sign in with `+strings.TrimPrefix(issuer, "http://")+`</a>`)
+	rec = httptest.NewRecorder()
+	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/console/login/oidc", nil))
+	require.Equal(t, http.StatusFound, rec.Code)
+	to, err = rec.Result().Location()
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(to.String(), issuer+"/authorize?"), to.String())
+
 	short := *cfg
 	short.ConsoleOIDC.ClientSecretFile = writeFile(t, "short", "short")
 	_, err = consoleOIDC(context.Background(), &short)
