@@ -4,7 +4,7 @@
 # bench-decisions (10,000 accounts, 100,000 memberships), wrk against every
 # replica at once, each cycling through the 20,000 distinct questions of the
 # uniform set with the decision cache off (--decision-cache 0), so that
-# every decision reads the store's records. One run measures three setups:
+# every decision reads the store's records. One run measures four setups:
 #
 #   standalone, cache off  one redis-server, --cache-max-bytes 0: every
 #                          decision reads Redis
@@ -20,6 +20,9 @@
 #                          (redis-server --cluster-enabled yes on free ports,
 #                          redis-cli --cluster create --cluster-replicas 0),
 #                          --cache-max-bytes 0: every decision reads Redis
+#   cluster, cache on      the same cluster, --cache-max-bytes $CACHE (per
+#                          master: one tracked connection and cache each),
+#                          warmed as on standalone
 #
 # For each setup and replica count the table gives decisions/s in total and
 # per replica, p99 of the slowest replica, and what the decisions cost
@@ -264,13 +267,14 @@ echo "== wrk: $conns connections per replica, $duration per run, replicas: $repl
 for n in $replica_counts; do run "standalone, cache off" "$standalone_url" "$standalone_port" 0 "$n"; done
 for n in $replica_counts; do run "standalone, cache $((cache_bytes >> 20)) MiB" "$standalone_url" "$standalone_port" "$cache_bytes" "$n"; done
 for n in $replica_counts; do run "cluster (3 masters), cache off" "$cluster_url" "${cluster_ports[*]}" 0 "$n"; done
+for n in $replica_counts; do run "cluster (3 masters), cache $((cache_bytes >> 20)) MiB" "$cluster_url" "${cluster_ports[*]}" "$cache_bytes" "$n"; done
 
 echo
 awk -F'|' -v cores="$(nproc)" '
   BEGIN { printf "%-32s %-9s %12s %12s %9s %17s %15s\n", "redis, local cache", "replicas", "decisions/s", "per replica", "p99 ms", "Redis CPU us/dec", "Redis cmds/dec" }
   { printf "%-32s %-9s %12.0f %12.0f %9.2f %17.2f %15.3f\n", $1, $2, $3, $4, $5, $6, $7 }
   END {
-    print "standalone: one redis-server; cluster: 3 masters, no replicas, replica cache off (--cache-max-bytes 0)."
+    print "standalone: one redis-server; cluster: 3 masters, no replicas; cache off: --cache-max-bytes 0."
     print "cache on: each replica first asked all 20,000 questions once (warm), so a decision reads no Redis: cmds/dec counts what remains."
     print "every replica, wrk and Redis on this machine (" cores " cores): the replicas compete with wrk and Redis for CPU."
     print "p99 is the slowest replica'"'"'s; Redis CPU and commands are INFO deltas over the run (summed over masters) divided by the decisions answered."
