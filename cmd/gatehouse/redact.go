@@ -52,13 +52,3 @@ func urlProblem(err error) string {
 	}
 	return err.Error()
 }
-
-// scrubURLError replaces the URL a *url.Error quotes (net/http's errors
-// quote the whole URL, credentials included) with its redacted form.
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
-	}
-	return err
-}
